@@ -1,0 +1,24 @@
+/**
+ * Listens for the moments a browser says "look again": the network came back (`online`), went away
+ * (`offline`), the page became visible, or came back from the back/forward cache (`pageshow`).
+ * Touches `window` and `document` only when called, so importing surewire is safe in SSR and Node.
+ * Returns a function that removes every listener.
+ */
+export function watchBrowser(wake: (cause: 'online' | 'offline' | 'visible') => void): () => void {
+  const w = globalThis.window;
+  const d = globalThis.document;
+  if (!w?.addEventListener) return () => {};
+  const on = (e: Event): void => {
+    if (e.type == 'offline') wake('offline');
+    else if (e.type == 'online') wake('online');
+    else if (d?.visibilityState != 'hidden') wake('visible');
+  };
+  const targets: [EventTarget | undefined, string][] = [
+    [w, 'online'],
+    [w, 'offline'],
+    [w, 'pageshow'],
+    [d, 'visibilitychange'],
+  ];
+  targets.forEach(([t, type]) => t?.addEventListener(type, on));
+  return () => targets.forEach(([t, type]) => t?.removeEventListener(type, on));
+}

@@ -1,0 +1,70 @@
+/** A frame as it travels on the socket: text, or binary that passes through untouched. */
+export type Frame = string | ArrayBuffer | ArrayBufferView<ArrayBuffer> | Blob;
+
+/**
+ * One message in the codec's terms.
+ * - an event: `event` and `args`;
+ * - a request: `event`, `args` and a numeric `id`;
+ * - a reply to request `id`: `args[0]` is the result, or `error` is set.
+ */
+export interface Packet {
+  event?: string;
+  args: unknown[];
+  id?: number;
+  error?: unknown;
+}
+
+/**
+ * Turns packets into frames and frames into packets. Swap it to speak a server's own wire format.
+ *
+ * @example
+ * // a server that speaks { "type": ..., "payload": ... }
+ * const typed: Codec = {
+ *   encode: (p) => JSON.stringify({ type: p.event, payload: p.args[0] }),
+ *   decode: (f) => { const m = JSON.parse(f as string); return { event: m.type, args: [m.payload] }; },
+ * };
+ */
+export interface Codec {
+  encode(packet: Packet): Frame;
+  /** Throws on a frame it cannot read; the client reports a `DecodeError` and carries on. */
+  decode(frame: Frame): Packet;
+}
+
+const isBinary = (v: unknown): v is Frame =>
+  v instanceof ArrayBuffer || ArrayBuffer.isView(v) || (typeof Blob != 'undefined' && v instanceof Blob);
+
+/**
+ * The default codec.
+ * - event: `["message", "hi"]`
+ * - request: `{ "id": 7, "event": "history", "args": ["abc"] }`
+ * - reply: `{ "id": 7, "result": … }` or `{ "id": 7, "error": … }`
+ * - binary: a binary frame is the event `binary` with the data as its one argument, both ways.
+ */
+export const jsonCodec: Codec = {
+  encode: (p) =>
+    p.event == 'binary' && isBinary(p.args[0])
+      ? p.args[0]
+      : JSON.stringify(
+          p.id == null
+            ? [p.event, ...p.args]
+            : p.event != null
+              ? { id: p.id, event: p.event, args: p.args }
+              : 'error' in p
+                ? { id: p.id, error: p.error }
+                : { id: p.id, result: p.args[0] },
+        ),
+  decode(f) {
+    if (typeof f != 'string') return { event: 'binary', args: [f] };
+    const m = JSON.parse(f);
+    if (Array.isArray(m) && typeof m[0] == 'string') return { event: m[0], args: m.slice(1) };
+    if (m && typeof m.id == 'number') {
+      if (typeof m.event == 'string') return { id: m.id, event: m.event, args: Array.isArray(m.args) ? m.args : [] };
+      return 'error' in m ? { id: m.id, args: [], error: m.error } : { id: m.id, args: [m.result] };
+    }
+    throw new TypeError('expected ["event", ...args] or { "id": n, … }');
+  },
+};
+
+/** Size of a frame for the outbox's `maxBytes`: UTF-16 units for text, bytes for binary. */
+export const frameSize = (f: Frame): number =>
+  typeof f == 'string' ? f.length : ((f as ArrayBuffer).byteLength ?? (f as Blob).size);

@@ -1,0 +1,81 @@
+const brand = Symbol.for('surewire.error');
+
+/**
+ * Base class of every error surewire throws or reports.
+ * `code` says what failed; `cause` holds the underlying error, if any.
+ */
+export class SurewireError extends Error {
+  override name = 'SurewireError';
+  /** A stable, machine-readable code, e.g. `'timeout'` or `'decode'`. */
+  readonly code: string;
+  constructor(code: string, message: string, cause?: unknown) {
+    super(message);
+    this.code = code;
+    if (cause !== undefined) this.cause = cause;
+  }
+  // Cross-realm guard: instanceof fails across iframes and duplicate bundles.
+  get [brand](): true {
+    return true;
+  }
+}
+
+/** An option was invalid. Thrown at once by the constructor; `option` names it. */
+export class OptionError extends SurewireError {
+  override name = 'OptionError';
+  constructor(
+    /** Dotted path of the option, e.g. `'reconnect.maxDelay'`. */
+    readonly option: string,
+    readonly value: unknown,
+    expected: string,
+  ) {
+    super('option', `surewire: invalid option \`${option}\`: expected ${expected}, got ${show(value)}`);
+  }
+}
+
+/** A connection attempt or an open connection failed (`code`: `'url'`, `'socket'`, `'connect-timeout'`, `'heartbeat'`). */
+export class ConnectionError extends SurewireError {
+  override name = 'ConnectionError';
+}
+
+/** A request got no reply in time. */
+export class TimeoutError extends SurewireError {
+  override name = 'TimeoutError';
+}
+
+/** The operation needs a connection that is closed, or the client was closed. */
+export class ClosedError extends SurewireError {
+  override name = 'ClosedError';
+}
+
+/** A frame the codec could not decode; `frame` holds it. */
+export class DecodeError extends SurewireError {
+  override name = 'DecodeError';
+  constructor(readonly frame: unknown, cause: unknown) {
+    super('decode', 'surewire: could not decode a frame', cause);
+  }
+}
+
+/** The server answered a request with an error; `data` is what it sent. */
+export class RemoteError extends SurewireError {
+  override name = 'RemoteError';
+  constructor(readonly data: unknown) {
+    super('remote', `surewire: the server answered with an error: ${show(data)}`);
+  }
+}
+
+/** The outbox was full and its `overflow` policy is `'error'`. */
+export class OverflowError extends SurewireError {
+  override name = 'OverflowError';
+}
+
+/** True for any surewire error, even one from another realm or another copy of the library. */
+export const isSurewireError = (e: unknown): e is SurewireError =>
+  e instanceof SurewireError || !!(e && (e as Record<symbol, unknown>)[brand]);
+
+function show(v: unknown): string {
+  try {
+    return typeof v === 'function' ? 'a function' : (JSON.stringify(v) ?? String(v)).slice(0, 80);
+  } catch {
+    return String(v);
+  }
+}

@@ -1,0 +1,117 @@
+import { OptionError } from './errors';
+import type { Codec } from './codec';
+import type { HeartbeatOptions } from './heartbeat';
+import type { QueueOptions } from './outbox';
+import type { Transport, WebSocketConstructor } from './transport';
+import type { BackoffOptions } from './backoff';
+
+/** A value, or a function (sync or async) that returns it; functions run before every connection attempt. */
+export type Provider<T> = T | (() => T | Promise<T>);
+
+/** How a socket closed, as `shouldReconnect` sees it. */
+export interface CloseEventInfo {
+  code: number;
+  reason: string;
+}
+
+/** Reconnection policy. */
+export interface ReconnectOptions extends Partial<BackoffOptions> {
+  /** Retries before giving up and closing with reason `'max retries'`. @default Infinity */
+  maxRetries?: number;
+  /** How long a connection must stay open before the retry counter resets, in ms. @default 5000 */
+  stableAfter?: number;
+  /** Extra close codes, or `[from, to]` ranges, that stop reconnection (beside 1002, 1003, 1007, 1008, 1010). @default [] */
+  stopCodes?: readonly (number | readonly [number, number])[];
+  /** Decides, for each close, whether to retry; overrides the close-code table. */
+  shouldReconnect?: (close: CloseEventInfo) => boolean;
+}
+
+/** Options of `new Surewire(url, options)`. */
+export interface SurewireOptions {
+  /** How to reach the server. @default the native WebSocket transport */
+  transport?: Transport;
+  /** A WebSocket constructor, for Node (the `ws` package) and tests. @default globalThis.WebSocket */
+  WebSocket?: WebSocketConstructor;
+  /** WebSocket subprotocols, or a function returning them, called before every attempt. */
+  protocols?: Provider<string | string[] | undefined>;
+  /** Reconnection with exponential backoff and jitter, or `false` for none. @default {} (on, with the defaults) */
+  reconnect?: ReconnectOptions | false;
+  /** An attempt not open within this many ms is aborted and counts as failed. @default 10000 */
+  connectTimeout?: number;
+  /** The outbox for messages sent while not open, or `false` to drop them (reported) instead. @default {} */
+  queue?: QueueOptions | false;
+  /** Dead-connection detection; the server must answer the ping, or pass `false`. @default {} (on) */
+  heartbeat?: HeartbeatOptions | false;
+  /** How events become frames and frames events. @default JSON `[event, ...args]` */
+  codec?: Codec;
+  /** Default timeout of `request()`, in ms. @default 10000 */
+  requestTimeout?: number;
+  /** Connect as soon as the client is made; otherwise call `connect()`. @default true */
+  autoConnect?: boolean;
+  /** `true` logs to `console.debug`; a function receives every log line instead. @default false */
+  debug?: boolean | ((message: string, ...data: unknown[]) => void);
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v == 'object' && v !== null && !Array.isArray(v);
+
+/** Throws an `OptionError` naming the first option that is wrong. Unknown keys are errors too: they are typos. */
+export function validate(url: unknown, o: unknown): asserts o is SurewireOptions {
+  const t = typeof url;
+  if (!(t == 'string' || t == 'function' || url instanceof URL)) throw new OptionError('url', url, 'a string, a URL or a function');
+  if (!isObj(o)) throw new OptionError('options', o, 'an object');
+  check(o, '', {
+    transport: [(v) => isObj(v) && typeof v.connect == 'function', 'a transport object with connect()'],
+    WebSocket: 'function',
+    protocols: [(v) => typeof v == 'string' || typeof v == 'function' || Array.isArray(v), 'a string, an array or a function'],
+    reconnect: {
+      initialDelay: 0,
+      maxDelay: 0,
+      factor: 1,
+      jitter: [0, 1],
+      maxRetries: 0,
+      stableAfter: 0,
+      stopCodes: [Array.isArray, 'an array of close codes and [from, to] ranges'],
+      shouldReconnect: 'function',
+    },
+    connectTimeout: 1,
+    queue: {
+      max: 0,
+      maxBytes: 0,
+      overflow: [(v) => v == 'drop-oldest' || v == 'drop-newest' || v == 'error', "'drop-oldest', 'drop-newest' or 'error'"],
+      ttl: 0,
+      storage: [(v) => isObj(v) && typeof v.getItem == 'function' && typeof v.setItem == 'function', 'an object with getItem and setItem'],
+      key: 'string',
+    },
+    heartbeat: { interval: 1, timeout: 1, ping: [() => true, ''], pong: [() => true, ''] },
+    codec: [(v) => isObj(v) && typeof v.encode == 'function' && typeof v.decode == 'function', 'an object with encode and decode'],
+    requestTimeout: 1,
+    autoConnect: 'boolean',
+    debug: [(v) => typeof v == 'boolean' || typeof v == 'function', 'a boolean or a function'],
+  });
+}
+
+// A rule: a minimum for a number, a [min, max] range, a typeof name, a [predicate, what it expects],
+// or a nested object (which may also be `false`).
+type Rule = number | [number, number] | string | [(v: unknown) => boolean, string] | { [k: string]: Rule };
+
+function check(o: Record<string, unknown>, path: string, rules: { [k: string]: Rule }): void {
+  for (const k in o) {
+    const v = o[k];
+    const rule = rules[k];
+    const name = path + k;
+    if (rule === undefined) throw new OptionError(name, v, `one of the known options (${Object.keys(rules).join(', ')})`);
+    if (v === undefined) continue;
+    if (Array.isArray(rule) && typeof rule[0] == 'function') {
+      if (!rule[0](v)) throw new OptionError(name, v, rule[1] as string);
+    } else if (typeof rule == 'number' || Array.isArray(rule)) {
+      const [min, max] = typeof rule == 'number' ? [rule, Infinity] : (rule as [number, number]);
+      if (typeof v != 'number' || !(v >= min && v <= max))
+        throw new OptionError(name, v, max == Infinity ? `a number >= ${min}` : `a number from ${min} to ${max}`);
+    } else if (typeof rule == 'string') {
+      if (typeof v != rule) throw new OptionError(name, v, `a ${rule}`);
+    } else if (v !== false) {
+      if (!isObj(v)) throw new OptionError(name, v, 'false or an object');
+      check(v, name + '.', rule);
+    }
+  }
+}

@@ -1,0 +1,39 @@
+import type { Codec, Frame } from './codec';
+
+/** Anything shaped like the browser's `WebSocket` constructor (the `ws` package's, jsdom's, mock-socket's). */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocket;
+
+/** What the client gives a transport for one connection attempt. The transport reports back through the callbacks. */
+export interface TransportContext {
+  url: string;
+  protocols: string | string[] | undefined;
+  WebSocket: WebSocketConstructor | undefined;
+  /** The socket is open. */
+  open(): void;
+  /** A frame arrived; the client decodes it with the codec. */
+  frame(frame: Frame): void;
+  /** The socket closed, or the attempt failed. Called at most once, and never after `close()`. */
+  close(code: number, reason: string): void;
+  /** A transport-level error; `close` follows when the socket is gone. */
+  error(error: unknown): void;
+}
+
+/** One live connection made by a transport. */
+export interface TransportConnection {
+  /** Sends a frame; false when the socket cannot take it now (the client then queues it). */
+  send(frame: Frame): boolean;
+  /** Closes the socket and detaches from it: no callback of its context fires afterwards. */
+  close(code: number, reason: string): void;
+}
+
+/**
+ * How the client reaches a server. It only opens, sends, closes and reports: reconnection, the queue
+ * and the heartbeat stay with the client.
+ */
+export interface Transport {
+  connect(ctx: TransportContext): TransportConnection;
+  /** A transport with its own wire format sets this, replacing the `codec` option. */
+  codec?: Codec;
+  /** A transport with its own liveness check (socket.io's ping) sets this to turn the client's heartbeat off. */
+  heartbeat?: false;
+}

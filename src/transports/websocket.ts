@@ -1,0 +1,28 @@
+import type { Transport } from '../transport';
+
+/** The native `WebSocket` transport, the default. Binary frames arrive as `ArrayBuffer` everywhere. */
+export const webSocket: Transport = {
+  connect(ctx) {
+    const Ctor = ctx.WebSocket ?? globalThis.WebSocket;
+    const ws = ctx.protocols === undefined ? new Ctor(ctx.url) : new Ctor(ctx.url, ctx.protocols);
+    ws.binaryType = 'arraybuffer';
+    ws.onopen = () => ctx.open();
+    ws.onmessage = (e) => ctx.frame(e.data);
+    ws.onerror = (e) => ctx.error(e);
+    ws.onclose = (e) => ctx.close(e.code, e.reason);
+    return {
+      send: (f) => ws.readyState == 1 && (ws.send(f), true),
+      close(code, reason) {
+        ws.onopen = ws.onmessage = ws.onclose = null;
+        // Keep an error listener: the `ws` package throws an 'error' nobody listens to when a handshake is aborted.
+        ws.onerror = () => {};
+        try {
+          ws.close(code, reason);
+        } catch {
+          // A socket that never got a handshake may refuse an application close code: it is going away anyway.
+          ws.close();
+        }
+      },
+    };
+  },
+};
