@@ -50,7 +50,7 @@ export const jsonCodec: Codec = {
             : p.event != null
               ? { id: p.id, event: p.event, args: p.args }
               : 'error' in p
-                ? { id: p.id, error: p.error }
+                ? { id: p.id, error: p.error ?? null }
                 : { id: p.id, result: p.args[0] },
         ),
   decode(f) {

@@ -74,7 +74,7 @@ export const isSurewireError = (e: unknown): e is SurewireError =>
 
 function show(v: unknown): string {
   try {
-    return typeof v === 'function' ? 'a function' : (JSON.stringify(v) ?? String(v)).slice(0, 80);
+    return typeof v == 'function' ? 'a function' : typeof v == 'number' ? String(v) : (JSON.stringify(v) ?? String(v)).slice(0, 80);
   } catch {
     return String(v);
   }

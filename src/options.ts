@@ -52,6 +52,9 @@ export interface SurewireOptions {
   debug?: boolean | ((message: string, ...data: unknown[]) => void);
 }
 
+// Timers longer than 2^31 - 1 ms overflow and fire at once.
+const MAX_TIMER = 2 ** 31 - 1;
+
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v == 'object' && v !== null && !Array.isArray(v);
 
 /** Throws an `OptionError` naming the first option that is wrong. Unknown keys are errors too: they are typos. */
@@ -64,16 +67,19 @@ export function validate(url: unknown, o: unknown): asserts o is SurewireOptions
     WebSocket: 'function',
     protocols: [(v) => typeof v == 'string' || typeof v == 'function' || Array.isArray(v), 'a string, an array or a function'],
     reconnect: {
-      initialDelay: 0,
-      maxDelay: 0,
+      initialDelay: [0, MAX_TIMER],
+      maxDelay: [0, MAX_TIMER],
       factor: 1,
       jitter: [0, 1],
       maxRetries: 0,
-      stableAfter: 0,
-      stopCodes: [Array.isArray, 'an array of close codes and [from, to] ranges'],
+      stableAfter: [0, MAX_TIMER],
+      stopCodes: [
+        (v) => Array.isArray(v) && v.every((c) => typeof c == 'number' || (Array.isArray(c) && c.length == 2 && c[0] <= c[1])),
+        'an array of close codes and [from, to] ranges',
+      ],
       shouldReconnect: 'function',
     },
-    connectTimeout: 1,
+    connectTimeout: [1, MAX_TIMER],
     queue: {
       max: 0,
       maxBytes: 0,
@@ -82,9 +88,9 @@ export function validate(url: unknown, o: unknown): asserts o is SurewireOptions
       storage: [(v) => isObj(v) && typeof v.getItem == 'function' && typeof v.setItem == 'function', 'an object with getItem and setItem'],
       key: 'string',
     },
-    heartbeat: { interval: 1, timeout: 1, ping: [() => true, ''], pong: [() => true, ''] },
+    heartbeat: { interval: [1, MAX_TIMER], timeout: [1, MAX_TIMER], ping: [() => true, ''], pong: [() => true, ''] },
     codec: [(v) => isObj(v) && typeof v.encode == 'function' && typeof v.decode == 'function', 'an object with encode and decode'],
-    requestTimeout: 1,
+    requestTimeout: [1, MAX_TIMER],
     autoConnect: 'boolean',
     debug: [(v) => typeof v == 'boolean' || typeof v == 'function', 'a boolean or a function'],
   });
@@ -97,7 +103,7 @@ type Rule = number | [number, number] | string | [(v: unknown) => boolean, strin
 function check(o: Record<string, unknown>, path: string, rules: { [k: string]: Rule }): void {
   for (const k in o) {
     const v = o[k];
-    const rule = rules[k];
+    const rule = Object.hasOwn(rules, k) ? rules[k] : undefined;
     const name = path + k;
     if (rule === undefined) throw new OptionError(name, v, `one of the known options (${Object.keys(rules).join(', ')})`);
     if (v === undefined) continue;

@@ -80,7 +80,7 @@ export class Outbox {
     const { max, maxBytes, overflow } = this.#o;
     const size = frameSize(frame);
     this.#prune();
-    if (size > maxBytes || (overflow != 'drop-oldest' && (this.length >= max || this.#bytes + size > maxBytes))) {
+    if (size > maxBytes || max < 1 || (overflow != 'drop-oldest' && (this.length >= max || this.#bytes + size > maxBytes))) {
       this.#drop(frame, 'overflow');
       return false;
     }
@@ -101,9 +101,7 @@ export class Outbox {
   remove(frame: Frame): boolean {
     const i = this.#frames.indexOf(frame);
     if (i < 0) return false;
-    this.#bytes -= frameSize(frame);
-    this.#frames.splice(i, 1);
-    this.#expires.splice(i, 1);
+    this.#take(i);
     this.#save();
     return true;
   }
@@ -125,15 +123,24 @@ export class Outbox {
   }
 
   #shift(): Frame | undefined {
-    const f = this.#frames.shift();
-    this.#expires.shift();
+    return this.#take(0);
+  }
+
+  #take(i: number): Frame | undefined {
+    const [f] = this.#frames.splice(i, 1);
+    this.#expires.splice(i, 1);
     if (f !== undefined) this.#bytes -= frameSize(f);
     return f;
   }
 
+  // Expiry times are not always in queue order (frames restored from storage may never expire),
+  // so every frame is checked, not just the front. Only runs when some frame has an expiry.
   #prune(): void {
     const now = Date.now();
-    while (this.length && (this.#expires[0] ?? Infinity) <= now) this.#drop(this.#shift()!, 'ttl');
+    for (let i = 0; i < this.#expires.length; ) {
+      if ((this.#expires[i] ?? Infinity) <= now) this.#drop(this.#take(i)!, 'ttl');
+      else i++;
+    }
   }
 
   // One write per burst of pushes: the microtask runs after the current task, however many frames it queued.
