@@ -120,7 +120,9 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     if (c) {
       this.#conn = undefined;
       c.close(CloseCode.reconnect, 'reconnect()');
+      this.#rejectInFlight(CloseCode.reconnect);
       this.#ctl.emit('close', { code: CloseCode.reconnect, reason: 'reconnect()', willReconnect: true });
+      if (this.#final()) return; // a close listener called close()
     }
     this.#open('reconnect()');
   }
@@ -266,7 +268,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     this.#clearTimers();
     const gen = ++this.#gen;
     const ms = this.#o.connectTimeout ?? 10000;
-    this.#ctl.set({ state: 'connecting', reason, retryAt: null });
+    this.#ctl.set({ state: 'connecting', reason, retryAt: null, attempt: this.#attempt });
     this.#timer = setTimeout(
       () => this.#lost(CloseCode.connectTimeout, 'connect timeout', new ConnectionError('connect-timeout', `surewire: not open within ${ms} ms`)),
       ms,
@@ -275,7 +277,14 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       const url = String(await resolve(this.#url));
       const protocols = await resolve(this.#o.protocols);
       if (gen != this.#gen) return;
-      const live = <A extends unknown[]>(fn: (...a: A) => void) => (...a: A) => void (gen == this.#gen && fn(...a));
+      // Callbacks of this attempt only; one fired from inside connect() waits until the connection is stored.
+      let held: (() => void)[] | undefined = [];
+      const live =
+        <A extends unknown[]>(fn: (...a: A) => void) =>
+        (...a: A) => {
+          const run = () => void (gen == this.#gen && fn(...a));
+          held ? held.push(run) : run();
+        };
       this.#conn = this.#transport.connect({
         url,
         protocols,
@@ -285,6 +294,9 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         close: live((code, why) => this.#closed(code, why)),
         error: live((e) => this.#error(new ConnectionError('socket', 'surewire: socket error', e))),
       });
+      const early = held;
+      held = undefined;
+      early.forEach((run) => run());
     } catch (e) {
       // A provider that threw or rejected, or a URL the WebSocket constructor refused: a failed attempt.
       if (gen == this.#gen) this.#lost(1006, 'connect failed', new ConnectionError('url', 'surewire: could not start a connection attempt', e));
@@ -324,21 +336,27 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
 
   /** Gives up on the current socket or attempt from the client's side. */
   #lost(code: number, reason: string, error: SurewireError): void {
+    const gen = this.#gen;
     this.#error(error);
+    if (gen != this.#gen) return; // an error listener called close() or reconnect()
     const c = this.#conn;
     this.#conn = undefined;
     c?.close(code, reason);
     this.#closed(code, reason);
   }
 
+  // Requests already on the wire can no longer be answered; those still queued go out after the next open.
+  #rejectInFlight(code: number): void {
+    for (const [id, r] of this.#reqs) {
+      if (!this.#outbox?.has(r.frame)) this.#settle(id)!.reject(new ClosedError('closed', `surewire: the connection closed (${code}) before a reply`));
+    }
+  }
+
   #closed(code: number, reason: string): void {
     const gen = ++this.#gen;
     this.#conn = undefined;
     this.#clearTimers();
-    // Requests already on the wire can no longer be answered; those still queued go out after the next open.
-    for (const [id, r] of this.#reqs) {
-      if (!this.#outbox?.has(r.frame)) this.#settle(id)!.reject(new ClosedError('closed', `surewire: the connection closed (${code}) before a reply`));
-    }
+    this.#rejectInFlight(code);
     const rc = this.#rc;
     const retry =
       !!rc &&

@@ -1,0 +1,405 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Client } from 'mock-socket';
+import { Surewire } from '../src/client';
+import type { LifecycleEvents } from '../src/connection';
+import { ClosedError, OverflowError, RemoteError, SurewireError, TimeoutError } from '../src/errors';
+import type { SurewireOptions } from '../src/options';
+import { blackholeWebSocket, MockServer, WS, type MockServerOptions } from './helpers/mock-server';
+
+const servers: MockServer[] = [];
+const clients: Surewire[] = [];
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.spyOn(Math, 'random').mockReturnValue(0);
+});
+
+afterEach(() => {
+  clients.splice(0).forEach((c) => c.close());
+  servers.splice(0).forEach((s) => s.stop());
+  vi.restoreAllMocks();
+  vi.useRealTimers();
+});
+
+const tick = (ms = 0): Promise<unknown> => vi.advanceTimersByTimeAsync(ms);
+
+function serve(o?: MockServerOptions): MockServer {
+  const s = new MockServer(o);
+  servers.push(s);
+  return s;
+}
+
+/** A server that answers every request `{id, event, args}` with `{id, result: [event, ...args]}`. */
+const echo = (): MockServer =>
+  serve({
+    onConnection: (s: Client) =>
+      s.on('message', (d) => {
+        const m = JSON.parse(d as string) as { id?: number; event: string; args: unknown[] };
+        if (m.id != null) s.send(JSON.stringify({ id: m.id, result: [m.event, ...m.args] }));
+      }),
+  });
+
+function client(url: string, o: SurewireOptions = {}): Surewire {
+  const c = new Surewire(url, { WebSocket: WS, heartbeat: false, ...o });
+  clients.push(c);
+  return c;
+}
+
+function record<E extends keyof LifecycleEvents>(c: Surewire, event: E): Parameters<LifecycleEvents[E]>[0][] {
+  const out: Parameters<LifecycleEvents[E]>[0][] = [];
+  c.connection.on(event, ((x: Parameters<LifecycleEvents[E]>[0]) => void out.push(x)) as LifecycleEvents[E]);
+  return out;
+}
+
+/** Follows a promise without leaving a rejection unhandled. */
+interface Tracked<T> {
+  status: 'pending' | 'resolved' | 'rejected';
+  value?: T;
+  error?: unknown;
+}
+function track<T>(p: Promise<T>): Tracked<T> {
+  const t: Tracked<T> = { status: 'pending' };
+  p.then(
+    (value) => void Object.assign(t, { status: 'resolved', value }),
+    (error: unknown) => void Object.assign(t, { status: 'rejected', error }),
+  );
+  return t;
+}
+
+function expectRejected(t: Tracked<unknown>, type: typeof SurewireError, code: string): void {
+  expect(t.status).toBe('rejected');
+  expect(t.error).toBeInstanceOf(type);
+  expect((t.error as SurewireError).code).toBe(code);
+}
+
+describe('request()', () => {
+  it('sends {"id":n,"event":…,"args":[…]} and resolves with the result of the reply carrying that id', async () => {
+    const srv = serve();
+    const c = client(srv.url);
+    await tick(4);
+    const sum = track(c.request('sum', 1, 2));
+    const echoed = track(c.request('echo', 'x', { deep: [1] }));
+    await tick(4);
+    expect(srv.frames()).toEqual(['{"id":1,"event":"sum","args":[1,2]}', '{"id":2,"event":"echo","args":["x",{"deep":[1]}]}']);
+    const timers = vi.getTimerCount();
+    srv.send('{"id":2,"result":{"ok":true}}');
+    await tick(0);
+    expect(echoed).toEqual({ status: 'resolved', value: { ok: true } });
+    expect(sum).toEqual({ status: 'pending' });
+    srv.send('{"id":1,"result":3}');
+    await tick(0);
+    expect(sum).toEqual({ status: 'resolved', value: 3 });
+    // each answered request released its timeout timer
+    expect(vi.getTimerCount()).toBe(timers - 2);
+  });
+
+  it('gives each request a new id, across reconnects', async () => {
+    const srv = echo();
+    const c = client(srv.url, { reconnect: { initialDelay: 100 } });
+    await tick(4);
+    const a = track(c.request('a'));
+    await tick(4);
+    srv.drop();
+    await tick(4 + 100 + 4);
+    const b = track(c.request('b'));
+    await tick(4);
+    expect(srv.frames(0)).toEqual(['{"id":1,"event":"a","args":[]}']);
+    expect(srv.frames(1)).toEqual(['{"id":2,"event":"b","args":[]}']);
+    expect(a).toEqual({ status: 'resolved', value: ['a'] });
+    expect(b).toEqual({ status: 'resolved', value: ['b'] });
+  });
+
+  it('types the reply from the acknowledgement callback of the event map', async () => {
+    interface ClientEvents {
+      sum: (a: number, b: number, ack: (total: number) => void) => void;
+    }
+    const srv = serve({
+      onConnection: (s) =>
+        s.on('message', (d) => {
+          const m = JSON.parse(d as string) as { id: number; args: [number, number] };
+          s.send(JSON.stringify({ id: m.id, result: m.args[0] + m.args[1] }));
+        }),
+    });
+    const c = new Surewire<Record<string, never>, ClientEvents>(srv.url, { WebSocket: WS, heartbeat: false });
+    clients.push(c);
+    await tick(4);
+    const p = c.request('sum', 2, 3);
+    await tick(4);
+    const total: number = await p;
+    expect(total).toBe(5);
+  });
+
+  it('rejects with a RemoteError carrying the data when the server answers with an error', async () => {
+    const srv = serve();
+    const c = client(srv.url);
+    await tick(4);
+    const r = track(c.request('pay', 100));
+    await tick(4);
+    srv.send('{"id":1,"error":{"code":"E_FUNDS","message":"not enough"}}');
+    await tick(0);
+    expectRejected(r, RemoteError, 'remote');
+    expect((r.error as RemoteError).data).toEqual({ code: 'E_FUNDS', message: 'not enough' });
+  });
+
+  it('rejects with a TimeoutError after the timeout given as the last argument, which is not sent', async () => {
+    const srv = serve();
+    const c = client(srv.url);
+    const errors = record(c, 'error');
+    await tick(4);
+    const r = track(c.request('slow', 'x', { timeout: 50 }));
+    await tick(4);
+    expect(srv.frames()).toEqual(['{"id":1,"event":"slow","args":["x"]}']);
+    await tick(45);
+    expect(r).toEqual({ status: 'pending' });
+    await tick(1);
+    expectRejected(r, TimeoutError, 'timeout');
+    // a late reply is ignored
+    srv.send('{"id":1,"result":"late"}');
+    await tick(0);
+    expect(errors).toEqual([]);
+    expect(c.connection.state).toBe('open');
+  });
+
+  it('removes a request that timed out while still queued from the outbox', async () => {
+    const srv = serve();
+    const c = client(srv.url, { autoConnect: false });
+    const drops = record(c, 'drop');
+    const r = track(c.request('q', { timeout: 50 }));
+    expect(c.send('after')).toBe('queued');
+    expect(c.connection.getSnapshot().queued).toBe(2);
+    await tick(49);
+    expect(r).toEqual({ status: 'pending' });
+    await tick(1);
+    expectRejected(r, TimeoutError, 'timeout');
+    expect(c.connection.getSnapshot().queued).toBe(1);
+    expect(drops).toEqual([]);
+    c.connect();
+    await tick(8);
+    expect(srv.frames()).toEqual(['["after"]']);
+  });
+
+  it('uses the requestTimeout option as the default timeout', async () => {
+    const srv = serve();
+    const c = client(srv.url, { requestTimeout: 200 });
+    await tick(4);
+    const r = track(c.request('slow'));
+    await tick(199);
+    expect(r).toEqual({ status: 'pending' });
+    await tick(1);
+    expectRejected(r, TimeoutError, 'timeout');
+  });
+
+  it('lets the { timeout } argument override the requestTimeout option', async () => {
+    const srv = serve();
+    const c = client(srv.url, { requestTimeout: 1000 });
+    await tick(4);
+    const r = track(c.request('slow', { timeout: 50 }));
+    await tick(49);
+    expect(r).toEqual({ status: 'pending' });
+    await tick(1);
+    expectRejected(r, TimeoutError, 'timeout');
+  });
+
+  it('times out after 10000 ms without a requestTimeout', async () => {
+    const srv = serve();
+    const c = client(srv.url);
+    await tick(4);
+    const r = track(c.request('slow'));
+    await tick(9999);
+    expect(r).toEqual({ status: 'pending' });
+    await tick(1);
+    expectRejected(r, TimeoutError, 'timeout');
+  });
+
+  it('sends a last argument that is not exactly { timeout } as an argument', async () => {
+    const srv = serve();
+    const c = client(srv.url, { requestTimeout: 1000 });
+    await tick(4);
+    const r = track(c.request('find', { timeout: 5, q: 'x' }));
+    await tick(4);
+    expect(srv.frames()).toEqual(['{"id":1,"event":"find","args":[{"timeout":5,"q":"x"}]}']);
+    await tick(100);
+    expect(r).toEqual({ status: 'pending' });
+  });
+
+  it('rejects a request in flight with a ClosedError when the connection closes, then reconnects', async () => {
+    const srv = serve();
+    const c = client(srv.url, { reconnect: { initialDelay: 100 } });
+    await tick(4);
+    const r = track(c.request('slow'));
+    await tick(4);
+    srv.drop(1001, 'restart');
+    await tick(3);
+    expect(r).toEqual({ status: 'pending' });
+    await tick(1);
+    expectRejected(r, ClosedError, 'closed');
+    expect(c.connection.state).toBe('reconnecting');
+    await tick(104);
+    expect(c.connection.state).toBe('open');
+  });
+
+  it('rejects a request in flight with a ClosedError when reconnect() replaces the socket', async () => {
+    const srv = serve();
+    const c = client(srv.url);
+    await tick(4);
+    const r = track(c.request('slow'));
+    await tick(4);
+    c.reconnect();
+    await tick(0);
+    expectRejected(r, ClosedError, 'closed');
+    await tick(4);
+    expect(c.connection.state).toBe('open');
+    // the old socket is gone: a reply sent on it never reaches the client
+    srv.sockets[0]!.send('{"id":1,"result":"too late"}');
+    await tick(0);
+    expect(r.status).toBe('rejected');
+  });
+
+  it('rejects a request in flight with a ClosedError when the heartbeat declares the connection dead', async () => {
+    const srv = serve();
+    const c = client(srv.url, { heartbeat: { interval: 1000, timeout: 500 }, requestTimeout: 60_000 });
+    await tick(4);
+    const r = track(c.request('slow'));
+    await tick(1499);
+    expect(r).toEqual({ status: 'pending' });
+    await tick(1); // 1504: dead
+    expectRejected(r, ClosedError, 'closed');
+  });
+
+  it('queues a request made while offline and resolves it after open', async () => {
+    const srv = echo();
+    const c = client(srv.url, { autoConnect: false });
+    const r = track(c.request('hello', 'world'));
+    expect(c.connection.getSnapshot().queued).toBe(1);
+    await tick(1000);
+    expect(r).toEqual({ status: 'pending' });
+    c.connect();
+    await tick(8);
+    expect(srv.frames()).toEqual(['{"id":1,"event":"hello","args":["world"]}']);
+    expect(r).toEqual({ status: 'resolved', value: ['hello', 'world'] });
+  });
+
+  it('queues a request made while reconnecting and resolves it on the next connection', async () => {
+    const srv = echo();
+    const c = client(srv.url, { reconnect: { initialDelay: 100 } });
+    await tick(4);
+    srv.drop();
+    await tick(4);
+    const r = track(c.request('again'));
+    await tick(99);
+    expect(r).toEqual({ status: 'pending' });
+    await tick(1 + 4 + 4);
+    expect(r).toEqual({ status: 'resolved', value: ['again'] });
+  });
+
+  it('keeps a still-queued request through a failed attempt and sends it on the next open', async () => {
+    const srv = echo();
+    const { WebSocket } = blackholeWebSocket();
+    const urls = ['ws://blackhole.local/', srv.url];
+    const c = new Surewire(() => urls.shift() ?? srv.url, {
+      WebSocket,
+      heartbeat: false,
+      connectTimeout: 500,
+      reconnect: { initialDelay: 100 },
+    });
+    clients.push(c);
+    const r = track(c.request('patient'));
+    await tick(500);
+    expect(c.connection.state).toBe('reconnecting');
+    expect(r).toEqual({ status: 'pending' });
+    await tick(100 + 4 + 4);
+    expect(r).toEqual({ status: 'resolved', value: ['patient'] });
+  });
+
+  it('rejects pending requests, sent and queued, with a ClosedError on close()', async () => {
+    const srv = serve();
+    const c = client(srv.url);
+    await tick(4);
+    const sent = track(c.request('sent'));
+    await tick(4);
+    c.close();
+    await tick(0);
+    expectRejected(sent, ClosedError, 'closed');
+
+    const c2 = client(srv.url, { autoConnect: false });
+    const drops = record(c2, 'drop');
+    const queued = track(c2.request('queued', 1));
+    c2.close();
+    await tick(0);
+    expectRejected(queued, ClosedError, 'closed');
+    expect(drops).toEqual([
+      { message: { id: 1, event: 'queued', args: [1] }, frame: '{"id":1,"event":"queued","args":[1]}', reason: 'closed' },
+    ]);
+    await tick(4);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('rejects with a ClosedError when called after close()', async () => {
+    const srv = serve();
+    const c = client(srv.url);
+    await tick(4);
+    c.close();
+    const r = track(c.request('late'));
+    await tick(0);
+    expectRejected(r, ClosedError, 'closed');
+    await tick(10);
+    expect(srv.frames()).toEqual([]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('rejects at once with a ClosedError "offline" when not open and queue is false', async () => {
+    const srv = serve();
+    const c = client(srv.url, { queue: false });
+    const r = track(c.request('now'));
+    await tick(0);
+    expectRejected(r, ClosedError, 'offline');
+  });
+
+  it('rejects a request dropped by the outbox overflow (drop-oldest) with an OverflowError', async () => {
+    const srv = echo();
+    const c = client(srv.url, { autoConnect: false, queue: { max: 1, overflow: 'drop-oldest' } });
+    const drops = record(c, 'drop');
+    const first = track(c.request('first'));
+    const second = track(c.request('second'));
+    await tick(0);
+    expectRejected(first, OverflowError, 'overflow');
+    expect(second).toEqual({ status: 'pending' });
+    expect(drops).toEqual([
+      { message: { id: 1, event: 'first', args: [] }, frame: '{"id":1,"event":"first","args":[]}', reason: 'overflow' },
+    ]);
+    c.connect();
+    await tick(8);
+    expect(srv.frames()).toEqual(['{"id":2,"event":"second","args":[]}']);
+    expect(second).toEqual({ status: 'resolved', value: ['second'] });
+  });
+
+  it('rejects a request refused by the outbox overflow (drop-newest) with an OverflowError', async () => {
+    const srv = echo();
+    const c = client(srv.url, { autoConnect: false, queue: { max: 1, overflow: 'drop-newest' } });
+    const first = track(c.request('first'));
+    const second = track(c.request('second'));
+    await tick(0);
+    expect(first).toEqual({ status: 'pending' });
+    expectRejected(second, OverflowError, 'overflow');
+    c.connect();
+    await tick(8);
+    expect(first).toEqual({ status: 'resolved', value: ['first'] });
+  });
+
+  it('ignores replies to unknown ids and second replies to a settled request', async () => {
+    const srv = serve();
+    const c = client(srv.url);
+    const errors = record(c, 'error');
+    await tick(4);
+    const r = track(c.request('once'));
+    await tick(4);
+    srv.send('{"id":99,"result":"stranger"}');
+    srv.send('{"id":1,"result":"first"}');
+    srv.send('{"id":1,"result":"second"}');
+    srv.send('{"id":1,"error":"third"}');
+    await tick(0);
+    expect(r).toEqual({ status: 'resolved', value: 'first' });
+    expect(errors).toEqual([]);
+    expect(c.connection.state).toBe('open');
+  });
+});
