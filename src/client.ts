@@ -208,9 +208,9 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
 
   #push(frame: Frame): SendResult {
     const box = this.#outbox;
-    if (this.#final()) this.#dropped(frame, 'closed');
     // Straight to the socket only when nothing older is waiting, so order holds.
-    else if (!box?.length && this.#conn?.send(frame)) return 'sent';
+    if (!box?.length && this.#conn?.send(frame)) return 'sent';
+    if (this.#final()) this.#dropped(frame, 'closed');
     else if (!box) this.#dropped(frame, 'offline');
     else if (box.push(frame)) return this.#sync(), 'queued';
     this.#sync();
