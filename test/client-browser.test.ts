@@ -1,48 +1,21 @@
 // @vitest-environment jsdom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Surewire } from '../src/client';
-import type { LifecycleEvents } from '../src/connection';
 import type { SurewireOptions } from '../src/options';
-import { MockServer, WS, type MockServerOptions } from './helpers/mock-server';
+import { fakeClientHarness, record } from './helpers/fake-client';
+import type { MockServer } from './helpers/mock-server';
 
-const servers: MockServer[] = [];
-const clients: Surewire[] = [];
+const { tick, serve, client } = fakeClientHarness();
 let visibility: DocumentVisibilityState = 'visible';
 
 beforeEach(() => {
-  vi.useFakeTimers();
-  vi.spyOn(Math, 'random').mockReturnValue(0);
   visibility = 'visible';
   Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => visibility });
 });
 
 afterEach(() => {
-  clients.splice(0).forEach((c) => c.close());
-  servers.splice(0).forEach((s) => s.stop());
   delete (document as { visibilityState?: unknown }).visibilityState;
-  vi.restoreAllMocks();
-  vi.useRealTimers();
 });
-
-const tick = (ms = 0): Promise<unknown> => vi.advanceTimersByTimeAsync(ms);
-
-function serve(o?: MockServerOptions): MockServer {
-  const s = new MockServer(o);
-  servers.push(s);
-  return s;
-}
-
-function client(url: string, o: SurewireOptions = {}): Surewire {
-  const c = new Surewire(url, { WebSocket: WS, heartbeat: false, ...o });
-  clients.push(c);
-  return c;
-}
-
-function record<E extends keyof LifecycleEvents>(c: Surewire, event: E): Parameters<LifecycleEvents[E]>[0][] {
-  const out: Parameters<LifecycleEvents[E]>[0][] = [];
-  c.connection.on(event, ((x: Parameters<LifecycleEvents[E]>[0]) => void out.push(x)) as LifecycleEvents[E]);
-  return out;
-}
 
 const online = (): boolean => window.dispatchEvent(new Event('online'));
 const offline = (): boolean => window.dispatchEvent(new Event('offline'));

@@ -1,33 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Client } from 'mock-socket';
 import { Surewire } from '../src/client';
-import type { LifecycleEvents } from '../src/connection';
 import { ClosedError, OverflowError, RemoteError, SurewireError, TimeoutError } from '../src/errors';
-import type { SurewireOptions } from '../src/options';
-import { blackholeWebSocket, MockServer, WS, type MockServerOptions } from './helpers/mock-server';
+import { blackholeWebSocket, MockServer, WS } from './helpers/mock-server';
+import { fakeClientHarness, record } from './helpers/fake-client';
 
-const servers: MockServer[] = [];
-const clients: Surewire[] = [];
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.spyOn(Math, 'random').mockReturnValue(0);
-});
-
-afterEach(() => {
-  clients.splice(0).forEach((c) => c.close());
-  servers.splice(0).forEach((s) => s.stop());
-  vi.restoreAllMocks();
-  vi.useRealTimers();
-});
-
-const tick = (ms = 0): Promise<unknown> => vi.advanceTimersByTimeAsync(ms);
-
-function serve(o?: MockServerOptions): MockServer {
-  const s = new MockServer(o);
-  servers.push(s);
-  return s;
-}
+const { tick, serve, client, own } = fakeClientHarness();
 
 /** A server that answers every request `{id, event, args}` with `{id, result: [event, ...args]}`. */
 const echo = (): MockServer =>
@@ -38,18 +16,6 @@ const echo = (): MockServer =>
         if (m.id != null) s.send(JSON.stringify({ id: m.id, result: [m.event, ...m.args] }));
       }),
   });
-
-function client(url: string, o: SurewireOptions = {}): Surewire {
-  const c = new Surewire(url, { WebSocket: WS, heartbeat: false, ...o });
-  clients.push(c);
-  return c;
-}
-
-function record<E extends keyof LifecycleEvents>(c: Surewire, event: E): Parameters<LifecycleEvents[E]>[0][] {
-  const out: Parameters<LifecycleEvents[E]>[0][] = [];
-  c.connection.on(event, ((x: Parameters<LifecycleEvents[E]>[0]) => void out.push(x)) as LifecycleEvents[E]);
-  return out;
-}
 
 /** Follows a promise without leaving a rejection unhandled. */
 interface Tracked<T> {
@@ -121,7 +87,7 @@ describe('request()', () => {
         }),
     });
     const c = new Surewire<Record<string, never>, ClientEvents>(srv.url, { WebSocket: WS, heartbeat: false });
-    clients.push(c);
+    own(c);
     await tick(4);
     const p = c.request('sum', 2, 3);
     await tick(4);
@@ -302,7 +268,7 @@ describe('request()', () => {
       connectTimeout: 500,
       reconnect: { initialDelay: 100 },
     });
-    clients.push(c);
+    own(c);
     const r = track(c.request('patient'));
     await tick(500);
     expect(c.connection.state).toBe('reconnecting');

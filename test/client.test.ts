@@ -1,54 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Surewire } from '../src/client';
 import type { Codec, Frame } from '../src/codec';
-import type { ConnectionSnapshot, LifecycleEvents } from '../src/connection';
+import type { ConnectionSnapshot } from '../src/connection';
 import { ConnectionError, DecodeError, OverflowError, SurewireError } from '../src/errors';
-import type { SurewireOptions } from '../src/options';
 import type { Transport, TransportContext } from '../src/transport';
-import { blackholeWebSocket, MockServer, uniqueUrl, WS, type MockServerOptions } from './helpers/mock-server';
+import { blackholeWebSocket, MockServer, uniqueUrl, WS } from './helpers/mock-server';
+import { fakeClientHarness, record, T0 } from './helpers/fake-client';
 
-// Fake clock starts here; `Date.now()` is exact under fake timers.
-const T0 = 1_700_000_000_000;
+const { tick, serve, client, own } = fakeClientHarness();
 const now = (): number => Date.now() - T0;
-
-const servers: MockServer[] = [];
-const clients: Surewire[] = [];
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.setSystemTime(T0);
-  // No jitter unless a test says otherwise: delays are exactly initialDelay * factor^n.
-  vi.spyOn(Math, 'random').mockReturnValue(0);
-});
-
-afterEach(() => {
-  clients.splice(0).forEach((c) => c.close());
-  servers.splice(0).forEach((s) => s.stop());
-  vi.restoreAllMocks();
-  vi.useRealTimers();
-});
-
-const tick = (ms = 0): Promise<unknown> => vi.advanceTimersByTimeAsync(ms);
-
-function serve(o?: MockServerOptions): MockServer {
-  const s = new MockServer(o);
-  servers.push(s);
-  return s;
-}
-
-/** A client on mock-socket, heartbeat off unless the test turns it on. */
-function client(url: ConstructorParameters<typeof Surewire>[0], o: SurewireOptions = {}): Surewire {
-  const c = new Surewire(url, { WebSocket: WS, heartbeat: false, ...o });
-  clients.push(c);
-  return c;
-}
-
-/** Collects the payloads of a lifecycle event. */
-function record<E extends keyof LifecycleEvents>(c: Surewire, event: E): Parameters<LifecycleEvents[E]>[0][] {
-  const out: Parameters<LifecycleEvents[E]>[0][] = [];
-  c.connection.on(event, ((x: Parameters<LifecycleEvents[E]>[0]) => void out.push(x)) as LifecycleEvents[E]);
-  return out;
-}
 
 /** A server that accepts every connection and closes it at once (the client sees the close 4 ms later). */
 const slammer = (code = 1000, reason = ''): MockServer =>
@@ -740,7 +700,7 @@ describe('heartbeat', () => {
   it('is on by default: pings "ping" every 25 s and gives up 10 s after an unanswered ping', async () => {
     const srv = serve();
     const c = new Surewire(srv.url, { WebSocket: WS, reconnect: { initialDelay: 100 } });
-    clients.push(c);
+    own(c);
     const errors = record(c, 'error');
     await tick(4); // open at 4
     await tick(24_999);
@@ -892,7 +852,7 @@ describe('events', () => {
     }
     const srv = serve();
     const c = new Surewire<ServerEvents>(srv.url, { WebSocket: WS, heartbeat: false });
-    clients.push(c);
+    own(c);
     const got: string[] = [];
     c.on('message', (m) => got.push(`${m.from}: ${m.text}`));
     c.on('typing', (user, on) => got.push(`${user} ${on ? 'types' : 'stopped'}`));
@@ -1395,7 +1355,7 @@ describe('custom transport', () => {
   it('hands url and protocols to the transport and flushes the queue when it reports open', async () => {
     const { transport, conns } = fakeTransport({ openAfter: 10 });
     const c = new Surewire(() => 'ws://fake.local/?t=1', { transport, protocols: ['p1'], heartbeat: false });
-    clients.push(c);
+    own(c);
     expect(c.send('m', 1)).toBe('queued');
     await tick(9);
     expect(c.connection.state).toBe('connecting');
@@ -1420,7 +1380,7 @@ describe('custom transport', () => {
     };
     const { transport, conns } = fakeTransport({ openAfter: 10, codec: typed, heartbeat: false });
     const c = new Surewire('ws://fake.local/', { transport, heartbeat: { interval: 100, timeout: 50 } });
-    clients.push(c);
+    own(c);
     const news = vi.fn();
     c.on('news', news);
     await tick(10);
@@ -1435,7 +1395,7 @@ describe('custom transport', () => {
   it('works with a transport that reports open from inside connect()', async () => {
     const { transport, conns } = fakeTransport({ openAfter: 0 });
     const c = new Surewire('ws://fake.local/', { transport, heartbeat: false, autoConnect: false });
-    clients.push(c);
+    own(c);
     const errors = record(c, 'error');
     c.send('m', 1);
     c.connect();
