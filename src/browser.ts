@@ -1,6 +1,7 @@
 /**
  * Listens for the moments a browser says "look again": the network came back (`online`), went away
- * (`offline`), the page became visible, or came back from the back/forward cache (`pageshow`).
+ * (`offline`), the page became visible, came back from the back/forward cache (`pageshow`), or was
+ * unfrozen after its timers were stopped (`resume`, from the Page Lifecycle API).
  * Touches `window` and `document` only when called, so importing surewire is safe in SSR and Node.
  * Returns a function that removes every listener.
  */
@@ -18,6 +19,7 @@ export function watchBrowser(wake: (cause: 'online' | 'offline' | 'visible') => 
     [w, 'offline'],
     [w, 'pageshow'],
     [d, 'visibilitychange'],
+    [d, 'resume'],
   ];
   targets.forEach(([t, type]) => t?.addEventListener(type, on));
   return () => targets.forEach(([t, type]) => t?.removeEventListener(type, on));

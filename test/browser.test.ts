@@ -13,6 +13,7 @@ const fire = (): void => {
   window.dispatchEvent(new Event('offline'));
   window.dispatchEvent(new Event('pageshow'));
   document.dispatchEvent(new Event('visibilitychange'));
+  document.dispatchEvent(new Event('resume'));
 };
 
 afterEach(() => {
@@ -28,6 +29,7 @@ describe('watchBrowser', () => {
     ['offline on window', () => window, 'offline', 'offline'],
     ['pageshow on window', () => window, 'pageshow', 'visible'],
     ['visibilitychange on document', () => document, 'visibilitychange', 'visible'],
+    ['resume (unfrozen) on document', () => document, 'resume', 'visible'],
   ])('wakes on %s', (_, target, type, cause) => {
     setVisibility('visible');
     const wake = vi.fn<(c: Cause) => void>();
@@ -42,7 +44,7 @@ describe('watchBrowser', () => {
     const wake = vi.fn<(c: Cause) => void>();
     const stop = watchBrowser(wake);
     fire();
-    expect(wake.mock.calls).toEqual([['online'], ['offline'], ['visible'], ['visible']]);
+    expect(wake.mock.calls).toEqual([['online'], ['offline'], ['visible'], ['visible'], ['visible']]);
     stop();
   });
 
@@ -89,7 +91,7 @@ describe('watchBrowser', () => {
     const stop = watchBrowser(wake);
     stop();
     const pairs = (spies: typeof added) => spies.flatMap((s) => s.mock.calls.map((c) => [c[0], c[1]]));
-    expect(pairs(added)).toHaveLength(4);
+    expect(pairs(added)).toHaveLength(5);
     expect(pairs(removed)).toEqual(pairs(added));
     fire();
     expect(wake).not.toHaveBeenCalled();

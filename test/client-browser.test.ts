@@ -20,6 +20,7 @@ afterEach(() => {
 const online = (): boolean => window.dispatchEvent(new Event('online'));
 const offline = (): boolean => window.dispatchEvent(new Event('offline'));
 const pageshow = (): boolean => window.dispatchEvent(new Event('pageshow'));
+const resume = (): boolean => document.dispatchEvent(new Event('resume'));
 const becomes = (state: DocumentVisibilityState): boolean => {
   visibility = state;
   return document.dispatchEvent(new Event('visibilitychange'));
@@ -40,6 +41,7 @@ describe('browser awareness while reconnecting', () => {
     { event: 'window online', fire: online, reason: 'online' },
     { event: 'visibilitychange to visible', fire: () => becomes('visible'), reason: 'visible' },
     { event: 'window pageshow', fire: pageshow, reason: 'visible' },
+    { event: 'document resume (unfrozen)', fire: resume, reason: 'visible' },
   ])('starts an attempt at once on $event instead of waiting out the backoff', async ({ fire, reason }) => {
     const srv = serve();
     const c = await waitingOneMinute(srv);
@@ -120,6 +122,7 @@ describe('browser awareness while open', () => {
     { event: 'window online', fire: online },
     { event: 'visibilitychange to visible', fire: () => becomes('visible') },
     { event: 'window pageshow', fire: pageshow },
+    { event: 'document resume (unfrozen)', fire: resume },
   ])('checks the connection at once with a ping on $event', async ({ fire }) => {
     const srv = serve({ pong: true });
     const c = client(srv.url, { heartbeat: { interval: 25_000, timeout: 10_000 } });
@@ -210,6 +213,7 @@ describe('browser awareness after close()', () => {
     const c = client(srv.url);
     await tick(4);
     expect(added.map(([t, type]) => [t === window ? 'window' : 'document', type]).sort()).toEqual([
+      ['document', 'resume'],
       ['document', 'visibilitychange'],
       ['window', 'offline'],
       ['window', 'online'],
