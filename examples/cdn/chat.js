@@ -49,4 +49,5 @@ $('form').addEventListener('submit', (e) => {
   if (text) chat.send('message', nick, text);
   $('text').value = '';
 });
-$('text').addEventListener('input', () => chat.send('typing', nick));
+// "Typing…" is only news now: not worth queueing while offline.
+$('text').addEventListener('input', () => chat.connection.state == 'open' && chat.send('typing', nick));
