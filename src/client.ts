@@ -278,13 +278,13 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       const protocols = await resolve(this.#o.protocols);
       if (gen != this.#gen) return;
       // Callbacks of this attempt only; one fired from inside connect() waits until the connection is stored.
+      // Every frame passes through here, so the common case allocates nothing.
       let held: (() => void)[] | undefined = [];
-      const live =
-        <A extends unknown[]>(fn: (...a: A) => void) =>
-        (...a: A) => {
-          const run = () => void (gen == this.#gen && fn(...a));
-          held ? held.push(run) : run();
-        };
+      const live = <F extends (a: never, b: never) => void>(fn: F): F =>
+        ((a: never, b: never) => {
+          if (held) held.push(() => gen == this.#gen && fn(a, b));
+          else if (gen == this.#gen) fn(a, b);
+        }) as F;
       this.#conn = this.#transport.connect({
         url,
         protocols,
