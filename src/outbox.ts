@@ -84,7 +84,7 @@ export class Outbox {
       this.#drop(frame, 'overflow');
       return false;
     }
-    while (this.length && (this.length >= max || this.#bytes + size > maxBytes)) this.#drop(this.#shift()!, 'overflow');
+    while (this.length && (this.length >= max || this.#bytes + size > maxBytes)) this.#drop(this.#take(0)!, 'overflow');
     this.#add(frame, Date.now() + this.#o.ttl);
     this.#save();
     return true;
@@ -93,7 +93,7 @@ export class Outbox {
   /** Hands every live frame, oldest first, to `send`; stops at the first frame `send` refuses. */
   flush(send: (frame: Frame) => boolean): void {
     this.#prune();
-    while (this.length && send(this.#frames[0]!)) this.#shift();
+    while (this.length && send(this.#frames[0]!)) this.#take(0);
     this.#save();
   }
 
@@ -112,7 +112,7 @@ export class Outbox {
 
   /** Empties the queue, reporting every frame with `reason`. */
   clear(reason: DropReason): void {
-    while (this.length) this.#drop(this.#shift()!, reason);
+    while (this.length) this.#drop(this.#take(0)!, reason);
     this.#save();
   }
 
@@ -120,10 +120,6 @@ export class Outbox {
     this.#frames.push(frame);
     if (expires != Infinity || this.#expires.length) this.#expires[this.#frames.length - 1] = expires;
     this.#bytes += frameSize(frame);
-  }
-
-  #shift(): Frame | undefined {
-    return this.#take(0);
   }
 
   #take(i: number): Frame | undefined {
