@@ -89,10 +89,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         heartbeat ?? {},
         (f) => this.#conn?.send(f),
         () => this.#lost(CloseCode.heartbeatTimeout, 'heartbeat timeout', new ConnectionError('heartbeat', 'surewire: no answer to the heartbeat ping')),
-        (rtt) => {
-          this.#ctl.set({ rtt });
-          this.#ctl.emit('heartbeat', { rtt });
-        },
+        (rtt) => this.#rtt(rtt),
       );
     }
     this.#unwatch = watchBrowser((cause) => {
@@ -289,10 +286,11 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         url,
         protocols,
         WebSocket: this.#o.WebSocket,
-        open: live(() => this.#opened()),
-        frame: live((f) => this.#frame(f)),
+        open: live((info) => this.#opened(info?.recovered)),
+        frame: live((f) => this.#frame(f as Frame)),
         close: live((code, why) => this.#closed(code, why)),
         error: live((e) => this.#error(new ConnectionError('socket', 'surewire: socket error', e))),
+        rtt: live((rtt) => this.#rtt(rtt)),
       });
       const early = held;
       held = undefined;
@@ -303,7 +301,12 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     }
   }
 
-  #opened(): void {
+  #rtt(rtt: number): void {
+    this.#ctl.set({ rtt });
+    this.#ctl.emit('heartbeat', { rtt });
+  }
+
+  #opened(recovered?: boolean): void {
     clearTimeout(this.#timer);
     const rc = this.#rc;
     if (rc) {
@@ -315,7 +318,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     this.#outbox?.flush((f) => this.#conn!.send(f));
     this.#hb?.start();
     this.#ctl.set({ state: 'open', reason: 'open', queued: this.#outbox?.length ?? 0 });
-    this.#ctl.emit('open', { attempt: this.#attempt });
+    this.#ctl.emit('open', recovered === undefined ? { attempt: this.#attempt } : { attempt: this.#attempt, recovered });
   }
 
   #frame(f: Frame): void {

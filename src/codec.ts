@@ -24,10 +24,10 @@ export interface Packet {
  *   decode: (f) => { const m = JSON.parse(f as string); return { event: m.type, args: [m.payload] }; },
  * };
  */
-export interface Codec {
-  encode(packet: Packet): Frame;
+export interface Codec<F = Frame> {
+  encode(packet: Packet): F;
   /** Throws on a frame it cannot read; the client reports a `DecodeError` and carries on. */
-  decode(frame: Frame): Packet;
+  decode(frame: F): Packet;
 }
 
 const isBinary = (v: unknown): v is Frame =>

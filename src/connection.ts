@@ -38,7 +38,8 @@ export interface CloseInfo {
 /** Listener signatures of the lifecycle events on `client.connection`. */
 export interface LifecycleEvents {
   state: (change: { from: ConnectionState; to: ConnectionState; reason: string }) => void;
-  open: (info: { attempt: number }) => void;
+  /** `recovered` is set by transports that can restore a session (socket.io's connection state recovery). */
+  open: (info: { attempt: number; recovered?: boolean }) => void;
   close: (info: CloseInfo) => void;
   reconnecting: (info: { attempt: number; delay: number }) => void;
   error: (error: SurewireError) => void;

@@ -1,4 +1,4 @@
-import type { Codec, Frame } from './codec';
+import type { Codec } from './codec';
 
 /** Anything shaped like the browser's `WebSocket` constructor (the `ws` package's, jsdom's, mock-socket's). */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocket;
@@ -8,20 +8,22 @@ export interface TransportContext {
   url: string;
   protocols: string | string[] | undefined;
   WebSocket: WebSocketConstructor | undefined;
-  /** The socket is open. */
-  open(): void;
-  /** A frame arrived; the client decodes it with the codec. */
-  frame(frame: Frame): void;
+  /** The socket is open; `recovered` says that the server restored the previous session (socket.io). */
+  open(info?: { recovered?: boolean }): void;
+  /** A frame arrived; the client decodes it with the codec (the transport's own, when it has one). */
+  frame(frame: unknown): void;
   /** The socket closed, or the attempt failed. Called at most once, and never after `close()`. */
   close(code: number, reason: string): void;
   /** A transport-level error; `close` follows when the socket is gone. */
   error(error: unknown): void;
+  /** A transport with its own liveness check (`heartbeat: false`) reports each measured round trip here, in ms. */
+  rtt(ms: number): void;
 }
 
 /** One live connection made by a transport. */
 export interface TransportConnection {
-  /** Sends a frame; false when the socket cannot take it now (the client then queues it). */
-  send(frame: Frame): boolean;
+  /** Sends a frame (what the codec made); false when the socket cannot take it now (the client then queues it). */
+  send(frame: unknown): boolean;
   /** Closes the socket and detaches from it: no callback of its context fires afterwards. */
   close(code: number, reason: string): void;
 }
@@ -32,8 +34,9 @@ export interface TransportConnection {
  */
 export interface Transport {
   connect(ctx: TransportContext): TransportConnection;
-  /** A transport with its own wire format sets this, replacing the `codec` option. */
-  codec?: Codec;
+  /** A transport with its own wire format sets this, replacing the `codec` option (socket.io passes packets as they are). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  codec?: Codec<any>;
   /** A transport with its own liveness check (socket.io's ping) sets this to turn the client's heartbeat off. */
   heartbeat?: false;
 }

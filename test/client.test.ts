@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Surewire } from '../src/client';
-import type { Codec, Frame } from '../src/codec';
+import type { Codec } from '../src/codec';
 import type { ConnectionSnapshot } from '../src/connection';
 import { ConnectionError, DecodeError, OverflowError, SurewireError } from '../src/errors';
 import type { Transport, TransportContext } from '../src/transport';
@@ -1330,12 +1330,12 @@ describe('debug', () => {
 describe('custom transport', () => {
   /** A transport that records what the client does with it; it opens after `openAfter` ms, or inside connect() with 0. */
   function fakeTransport(o: { openAfter: number; codec?: Codec; heartbeat?: false }) {
-    const conns: { ctx: TransportContext; sent: Frame[]; closed: [number, string] | undefined }[] = [];
+    const conns: { ctx: TransportContext; sent: unknown[]; closed: [number, string] | undefined }[] = [];
     const transport: Transport = {
       ...(o.codec ? { codec: o.codec } : {}),
       ...(o.heartbeat === false ? { heartbeat: false as const } : {}),
       connect(ctx) {
-        const conn = { ctx, sent: [] as Frame[], closed: undefined as [number, string] | undefined, open: false };
+        const conn = { ctx, sent: [] as unknown[], closed: undefined as [number, string] | undefined, open: false };
         conns.push(conn);
         const open = (): void => {
           conn.open = true;

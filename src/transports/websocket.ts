@@ -11,7 +11,7 @@ export const webSocket: Transport = {
     ws.onerror = (e) => ctx.error(e);
     ws.onclose = (e) => ctx.close(e.code, e.reason);
     return {
-      send: (f) => ws.readyState == 1 && (ws.send(f), true),
+      send: (f) => ws.readyState == 1 && (ws.send(f as string), true),
       close(code, reason) {
         ws.onopen = ws.onmessage = ws.onclose = null;
         // Keep an error listener: the `ws` package throws an 'error' nobody listens to when a handshake is aborted.
