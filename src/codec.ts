@@ -65,6 +65,9 @@ export const jsonCodec: Codec = {
   },
 };
 
-/** Size of a frame for the outbox's `maxBytes`: UTF-16 units for text, bytes for binary. */
-export const frameSize = (f: Frame): number =>
-  typeof f == 'string' ? f.length : ((f as ArrayBuffer).byteLength ?? (f as Blob).size);
+/**
+ * Size of a frame for the outbox's `maxBytes`: UTF-16 units for text, bytes for binary; 0 for what is
+ * neither (the packets a socket.io transport queues).
+ */
+export const frameSize = (f: unknown): number =>
+  typeof f == 'string' ? f.length : ((f as ArrayBuffer)?.byteLength ?? (f as Blob)?.size ?? 0);

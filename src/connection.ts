@@ -1,4 +1,4 @@
-import { EventEmitter } from 'eventemitter3';
+import { emitter } from './emitter';
 import type { DropReason } from './outbox';
 import type { Packet } from './codec';
 import type { SurewireError } from './errors';
@@ -48,67 +48,57 @@ export interface LifecycleEvents {
   heartbeat: (info: { rtt: number }) => void;
 }
 
-/** The client's write access to its connection; never handed to users. */
-export interface ConnectionControl {
-  set(patch: Partial<ConnectionSnapshot>): void;
-  emit<E extends keyof LifecycleEvents>(event: E, payload: Parameters<LifecycleEvents[E]>[0]): void;
-}
-
 /**
  * The lifecycle of a client's connection: its state, events and a store.
  * `subscribe` + `getSnapshot` follow the store contract of React's `useSyncExternalStore` and Svelte stores.
  */
-export class Connection {
-  #snap: ConnectionSnapshot;
-  #ev = new EventEmitter();
-  #subs = new Set<(s: ConnectionSnapshot) => void>();
-
-  /** @param control receives the write access, so only the client that made this connection can change it */
-  constructor(control: (c: ConnectionControl) => void) {
-    this.#snap = Object.freeze({ state: 'idle', reason: '', attempt: 0, retryAt: null, queued: 0, rtt: null });
-    control({
-      set: (patch) => {
-        const from = this.#snap.state;
-        this.#snap = Object.freeze({ ...this.#snap, ...patch });
-        this.#subs.forEach((fn) => fn(this.#snap));
-        if (from != this.#snap.state) this.#ev.emit('state', { from, to: this.#snap.state, reason: this.#snap.reason });
-      },
-      emit: (event, payload) => this.#ev.emit(event, payload),
-    });
-  }
-
+export interface Connection {
   /** The current state. */
-  get state(): ConnectionState {
-    return this.#snap.state;
-  }
-
+  readonly state: ConnectionState;
   /** The current snapshot; the same object until something changes. Bound, so it can be passed around. */
-  getSnapshot = (): ConnectionSnapshot => this.#snap;
-
+  getSnapshot(): ConnectionSnapshot;
   /**
    * Calls `fn` with the current snapshot now and with each new one. Bound, so it can be passed around.
    * @example const snap = useSyncExternalStore(chat.connection.subscribe, chat.connection.getSnapshot);
    */
-  subscribe = (fn: (snapshot: ConnectionSnapshot) => void): Unsubscribe => {
-    this.#subs.add(fn);
-    fn(this.#snap);
-    return () => this.#subs.delete(fn);
-  };
-
+  subscribe(fn: (snapshot: ConnectionSnapshot) => void): Unsubscribe;
   /** Listens to a lifecycle event; returns a function that stops listening. */
-  on<E extends keyof LifecycleEvents>(event: E, listener: LifecycleEvents[E]): Unsubscribe {
-    this.#ev.on(event, listener);
-    return () => this.#ev.off(event, listener);
-  }
-
+  on<E extends keyof LifecycleEvents>(event: E, listener: LifecycleEvents[E]): Unsubscribe;
   /** Like `on`, for the next occurrence only. */
-  once<E extends keyof LifecycleEvents>(event: E, listener: LifecycleEvents[E]): Unsubscribe {
-    this.#ev.once(event, listener);
-    return () => this.#ev.off(event, listener);
-  }
-
+  once<E extends keyof LifecycleEvents>(event: E, listener: LifecycleEvents[E]): Unsubscribe;
   /** Removes a listener, or every listener of `event`. */
-  off<E extends keyof LifecycleEvents>(event: E, listener?: LifecycleEvents[E]): void {
-    this.#ev.off(event, listener);
-  }
+  off<E extends keyof LifecycleEvents>(event: E, listener?: LifecycleEvents[E]): void;
+}
+
+/** A connection and the write access to it, which only the client that made it holds. */
+export interface ConnectionControl {
+  connection: Connection;
+  /** Replaces the snapshot with `patch` applied, tells subscribers, and emits `state` when the state changed. */
+  set(patch: Partial<ConnectionSnapshot>): void;
+  emit<E extends keyof LifecycleEvents>(event: E, payload: Parameters<LifecycleEvents[E]>[0]): void;
+}
+
+export function connection(): ConnectionControl {
+  let snap: ConnectionSnapshot = Object.freeze({ state: 'idle', reason: '', attempt: 0, retryAt: null, queued: 0, rtt: null });
+  const ev = emitter();
+  // Subscribers are listeners of an event no lifecycle name can collide with.
+  return {
+    connection: {
+      get state() {
+        return snap.state;
+      },
+      getSnapshot: () => snap,
+      subscribe: (fn) => (fn(snap), ev.on('', fn)),
+      on: ev.on,
+      once: ev.once,
+      off: ev.off,
+    },
+    set(patch) {
+      const from = snap.state;
+      snap = Object.freeze({ ...snap, ...patch });
+      ev.emit('', snap);
+      if (from != snap.state) ev.emit('state', { from, to: snap.state, reason: snap.reason });
+    },
+    emit: ev.emit,
+  };
 }

@@ -8,8 +8,9 @@ export class SurewireError extends Error {
   override name = 'SurewireError';
   /** A stable, machine-readable code, e.g. `'timeout'` or `'decode'`. */
   readonly code: string;
+  /** @param message what failed, without the `surewire: ` prefix, which is added */
   constructor(code: string, message: string, cause?: unknown) {
-    super(message);
+    super('surewire: ' + message);
     this.code = code;
     if (cause !== undefined) this.cause = cause;
   }
@@ -28,7 +29,7 @@ export class OptionError extends SurewireError {
     readonly value: unknown,
     expected: string,
   ) {
-    super('option', `surewire: invalid option \`${option}\`: expected ${expected}, got ${show(value)}`);
+    super('option', `invalid option \`${option}\`: expected ${expected}, got ${show(value)}`);
   }
 }
 
@@ -51,7 +52,7 @@ export class ClosedError extends SurewireError {
 export class DecodeError extends SurewireError {
   override name = 'DecodeError';
   constructor(readonly frame: unknown, cause: unknown) {
-    super('decode', 'surewire: could not decode a frame', cause);
+    super('decode', 'could not decode a frame', cause);
   }
 }
 
@@ -59,7 +60,7 @@ export class DecodeError extends SurewireError {
 export class RemoteError extends SurewireError {
   override name = 'RemoteError';
   constructor(readonly data: unknown) {
-    super('remote', `surewire: the server answered with an error: ${show(data)}`);
+    super('remote', `the server answered with an error: ${show(data)}`);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Frame } from './codec';
+import type { HeartbeatConfig } from './options';
 
 /** Dead-connection detection: a ping every `interval`, and any frame within `timeout` as the answer. */
 export interface HeartbeatOptions {
@@ -12,61 +13,55 @@ export interface HeartbeatOptions {
   pong?: Frame | ((frame: Frame) => boolean);
 }
 
+/** The heartbeat as the client drives it. */
+export interface Heartbeat {
+  /** Starts the ping timer for a freshly opened connection. */
+  start(): void;
+  /** Pings now and waits for any frame; what the client calls when the page or the network comes back. */
+  check(): void;
+  /** Any frame is a sign of life. Returns true when the frame was a pong, which the client then swallows. */
+  seen(frame: unknown): boolean;
+  stop(): void;
+}
+
 /**
  * Pings on a timer and watches for life. The timer re-arms itself after each ping, so when timers were
  * frozen (a hidden or suspended page) the late tick pings at once instead of trusting the old socket.
  */
-export class Heartbeat {
-  #o: Required<HeartbeatOptions>;
-  #send: (f: Frame) => void;
-  #dead: () => void;
-  #rtt: (ms: number) => void;
-  #tick: ReturnType<typeof setTimeout> | undefined;
-  #watch: ReturnType<typeof setTimeout> | undefined;
-  #sentAt = 0;
-
-  constructor(o: HeartbeatOptions, send: (f: Frame) => void, dead: () => void, rtt: (ms: number) => void) {
-    this.#o = { interval: 25000, timeout: 10000, ping: 'ping', pong: 'pong', ...o };
-    this.#send = send;
-    this.#dead = dead;
-    this.#rtt = rtt;
-  }
-
-  /** Starts the ping timer for a freshly opened connection. */
-  start(): void {
-    this.stop();
-    this.#tick = setTimeout(() => this.check(), this.#o.interval);
-  }
-
-  /** Pings now and waits for any frame; what the browser calls when the page or the network comes back. */
-  check(): void {
-    const { ping, timeout } = this.#o;
-    clearTimeout(this.#tick);
-    this.#tick = setTimeout(() => this.check(), this.#o.interval);
-    if (this.#watch === undefined) {
-      this.#watch = setTimeout(() => {
-        this.stop();
-        this.#dead();
-      }, timeout);
-    }
-    this.#sentAt = Date.now();
-    this.#send(typeof ping == 'function' ? ping() : ping);
-  }
-
-  /** Any frame is a sign of life. Returns true when the frame was a pong, which the client then swallows. */
-  seen(frame: Frame): boolean {
-    clearTimeout(this.#watch);
-    this.#watch = undefined;
-    const { pong } = this.#o;
-    if (typeof pong == 'function' ? !pong(frame) : frame !== pong) return false;
-    if (this.#sentAt) this.#rtt(Date.now() - this.#sentAt);
-    this.#sentAt = 0;
-    return true;
-  }
-
-  stop(): void {
-    clearTimeout(this.#tick);
-    clearTimeout(this.#watch);
-    this.#tick = this.#watch = undefined;
-  }
+export function heartbeat(o: HeartbeatConfig, send: (f: Frame) => void, dead: () => void, rtt: (ms: number) => void): Heartbeat {
+  const { interval, timeout, ping, pong } = o;
+  let tick: ReturnType<typeof setTimeout> | undefined;
+  let watch: ReturnType<typeof setTimeout> | undefined;
+  let sentAt = 0;
+  const stop = (): void => {
+    clearTimeout(tick);
+    clearTimeout(watch);
+    tick = watch = undefined;
+  };
+  const check = (): void => {
+    clearTimeout(tick);
+    tick = setTimeout(check, interval);
+    watch ??= setTimeout(() => {
+      stop();
+      dead();
+    }, timeout);
+    sentAt = Date.now();
+    send(typeof ping == 'function' ? ping() : ping);
+  };
+  return {
+    start() {
+      stop();
+      tick = setTimeout(check, interval);
+    },
+    check,
+    seen(frame) {
+      clearTimeout(watch);
+      watch = undefined;
+      if (typeof pong == 'function' ? !pong(frame as Frame) : frame !== pong) return false;
+      if (sentAt) rtt(Date.now() - sentAt);
+      sentAt = 0;
+      return true;
+    },
+    stop,
+  };
 }

@@ -1,10 +1,10 @@
 export { Surewire, type SendResult } from './client';
-export {
+export type {
   Connection,
-  type ConnectionState,
-  type ConnectionSnapshot,
-  type CloseInfo,
-  type LifecycleEvents,
+  ConnectionState,
+  ConnectionSnapshot,
+  CloseInfo,
+  LifecycleEvents,
 } from './connection';
 export type { SurewireOptions, ReconnectOptions, Provider, CloseEventInfo } from './options';
 export type { QueueOptions, OutboxStorage, OverflowPolicy, DropReason } from './outbox';

@@ -52,61 +52,102 @@ export interface SurewireOptions {
   debug?: boolean | ((message: string, ...data: unknown[]) => void);
 }
 
+/** Queue options with every default filled in. */
+export type QueueConfig = Required<Omit<QueueOptions, 'storage'>> & Pick<QueueOptions, 'storage'>;
+/** Heartbeat options with every default filled in. */
+export type HeartbeatConfig = Required<HeartbeatOptions>;
+/** Reconnect options with every default filled in. */
+export type ReconnectConfig = BackoffOptions & Required<Omit<ReconnectOptions, 'shouldReconnect'>> & ReconnectOptions;
+
+/** Every default in one place: the client, the outbox and the heartbeat read them from here. */
+export const defaults: {
+  reconnect: ReconnectConfig;
+  queue: QueueConfig;
+  heartbeat: HeartbeatConfig;
+  connectTimeout: number;
+  requestTimeout: number;
+} = {
+  reconnect: { initialDelay: 1000, maxDelay: 30000, factor: 2, jitter: 0.5, maxRetries: Infinity, stableAfter: 5000, stopCodes: [] },
+  queue: { max: 1000, maxBytes: Infinity, overflow: 'drop-oldest', ttl: Infinity, key: 'surewire:outbox' },
+  heartbeat: { interval: 25000, timeout: 10000, ping: 'ping', pong: 'pong' },
+  connectTimeout: 10000,
+  requestTimeout: 10000,
+};
+
+/** The options as the client uses them: validated, with the defaults filled in. */
+export type Config = Omit<SurewireOptions, keyof typeof defaults> & typeof defaults & {
+  reconnect: ReconnectConfig | false;
+  queue: QueueConfig | false;
+  heartbeat: HeartbeatConfig | false;
+};
+
 // Timers longer than 2^31 - 1 ms overflow and fire at once.
 const MAX_TIMER = 2 ** 31 - 1;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v == 'object' && v !== null && !Array.isArray(v);
+const has =
+  (...methods: string[]): [(v: unknown) => boolean, string] => [
+    (v) => isObj(v) && methods.every((m) => typeof v[m] == 'function'),
+    `an object with ${methods.join(' and ')}`,
+  ];
 
-/** Throws an `OptionError` naming the first option that is wrong. Unknown keys are errors too: they are typos. */
-export function validate(url: unknown, o: unknown): asserts o is SurewireOptions {
+/**
+ * Checks the options and fills in the defaults. Throws an `OptionError` naming the first option that is
+ * wrong; unknown keys are errors too, since they are typos.
+ */
+export function validate(url: unknown, o: unknown): Config {
   const t = typeof url;
   if (!(t == 'string' || t == 'function' || url instanceof URL)) throw new OptionError('url', url, 'a string, a URL or a function');
   if (!isObj(o)) throw new OptionError('options', o, 'an object');
-  check(o, '', {
-    transport: [(v) => isObj(v) && typeof v.connect == 'function', 'a transport object with connect()'],
-    WebSocket: 'function',
-    protocols: [(v) => typeof v == 'string' || typeof v == 'function' || Array.isArray(v), 'a string, an array or a function'],
-    reconnect: {
-      initialDelay: [0, MAX_TIMER],
-      maxDelay: [0, MAX_TIMER],
-      factor: 1,
-      jitter: [0, 1],
-      maxRetries: 0,
-      stableAfter: [0, MAX_TIMER],
-      stopCodes: [
-        (v) => Array.isArray(v) && v.every((c) => typeof c == 'number' || (Array.isArray(c) && c.length == 2 && c[0] <= c[1])),
-        'an array of close codes and [from, to] ranges',
-      ],
-      shouldReconnect: 'function',
-    },
-    connectTimeout: [1, MAX_TIMER],
-    queue: {
-      max: 0,
-      maxBytes: 0,
-      overflow: [(v) => v == 'drop-oldest' || v == 'drop-newest' || v == 'error', "'drop-oldest', 'drop-newest' or 'error'"],
-      ttl: 0,
-      storage: [(v) => isObj(v) && typeof v.getItem == 'function' && typeof v.setItem == 'function', 'an object with getItem and setItem'],
-      key: 'string',
-    },
-    heartbeat: { interval: [1, MAX_TIMER], timeout: [1, MAX_TIMER], ping: [() => true, ''], pong: [() => true, ''] },
-    codec: [(v) => isObj(v) && typeof v.encode == 'function' && typeof v.decode == 'function', 'an object with encode and decode'],
-    requestTimeout: [1, MAX_TIMER],
-    autoConnect: 'boolean',
-    debug: [(v) => typeof v == 'boolean' || typeof v == 'function', 'a boolean or a function'],
-  });
+  return check(o, '', rules, defaults) as Config;
 }
 
 // A rule: a minimum for a number, a [min, max] range, a typeof name, a [predicate, what it expects],
 // or a nested object (which may also be `false`).
 type Rule = number | [number, number] | string | [(v: unknown) => boolean, string] | { [k: string]: Rule };
 
-function check(o: Record<string, unknown>, path: string, rules: { [k: string]: Rule }): void {
+const rules: { [k: string]: Rule } = {
+  transport: has('connect'),
+  WebSocket: 'function',
+  protocols: [(v) => typeof v == 'string' || typeof v == 'function' || Array.isArray(v), 'a string, an array or a function'],
+  reconnect: {
+    initialDelay: [0, MAX_TIMER],
+    maxDelay: [0, MAX_TIMER],
+    factor: 1,
+    jitter: [0, 1],
+    maxRetries: 0,
+    stableAfter: [0, MAX_TIMER],
+    stopCodes: [
+      (v) => Array.isArray(v) && v.every((c) => typeof c == 'number' || (Array.isArray(c) && c.length == 2 && c[0] <= c[1])),
+      'an array of close codes and [from, to] ranges',
+    ],
+    shouldReconnect: 'function',
+  },
+  connectTimeout: [1, MAX_TIMER],
+  queue: {
+    max: 0,
+    maxBytes: 0,
+    overflow: [(v) => v == 'drop-oldest' || v == 'drop-newest' || v == 'error', "'drop-oldest', 'drop-newest' or 'error'"],
+    ttl: 0,
+    storage: has('getItem', 'setItem'),
+    key: 'string',
+  },
+  heartbeat: { interval: [1, MAX_TIMER], timeout: [1, MAX_TIMER], ping: [() => true, ''], pong: [() => true, ''] },
+  codec: has('encode', 'decode'),
+  requestTimeout: [1, MAX_TIMER],
+  autoConnect: 'boolean',
+  debug: [(v) => typeof v == 'boolean' || typeof v == 'function', 'a boolean or a function'],
+};
+
+function check(o: Record<string, unknown>, path: string, rules: { [k: string]: Rule }, defaults: object): object {
+  const out: Record<string, unknown> = { ...defaults };
   for (const k in o) {
     const v = o[k];
     const rule = Object.hasOwn(rules, k) ? rules[k] : undefined;
     const name = path + k;
     if (rule === undefined) throw new OptionError(name, v, `one of the known options (${Object.keys(rules).join(', ')})`);
     if (v === undefined) continue;
+    out[k] = v;
     if (Array.isArray(rule) && typeof rule[0] == 'function') {
       if (!rule[0](v)) throw new OptionError(name, v, rule[1] as string);
     } else if (typeof rule == 'number' || Array.isArray(rule)) {
@@ -117,7 +158,8 @@ function check(o: Record<string, unknown>, path: string, rules: { [k: string]: R
       if (typeof v != rule) throw new OptionError(name, v, `a ${rule}`);
     } else if (v !== false) {
       if (!isObj(v)) throw new OptionError(name, v, 'false or an object');
-      check(v, name + '.', rule);
+      out[k] = check(v, name + '.', rule, (defaults as Record<string, object>)[k]!);
     }
   }
+  return out;
 }

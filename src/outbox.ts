@@ -1,4 +1,5 @@
-import { frameSize, type Frame } from './codec';
+import { frameSize } from './codec';
+import type { QueueConfig } from './options';
 
 /** A `localStorage`-like store; the outbox keeps its text frames there so they survive a reload. */
 export interface OutboxStorage {
@@ -31,135 +32,123 @@ export interface QueueOptions {
  */
 export type DropReason = 'overflow' | 'ttl' | 'closed' | 'offline';
 
+/** The outbox as the client uses it. */
+export interface Outbox {
+  readonly length: number;
+  /** Queues a frame; false when the frame itself was refused (`drop-newest`, `error`, or larger than `maxBytes`). */
+  push(frame: unknown): boolean;
+  /** Hands every live frame, oldest first, to `send`; stops at the first frame `send` refuses. */
+  flush(send: (frame: unknown) => boolean): void;
+  /** Removes one frame (a request that timed out before it could be sent); false when it was not there. */
+  remove(frame: unknown): boolean;
+  has(frame: unknown): boolean;
+  /** Empties the queue, reporting every frame with `reason`. */
+  clear(reason: DropReason): void;
+}
+
 /**
  * A bounded FIFO of encoded frames. Frames are kept as they will be sent (no wrapper object per message),
  * with expiry times in a parallel array only when a `ttl` is set.
+ *
+ * @param drop receives every frame that leaves the queue unsent, with the reason
+ * @param error receives storage failures (unreadable saved state, a full storage); the queue goes on in memory
+ * @param keep says which text frames may be written to storage
  */
-export class Outbox {
-  #frames: Frame[] = [];
-  #expires: number[] = [];
-  #bytes = 0;
-  #o: Required<Omit<QueueOptions, 'storage'>> & QueueOptions;
-  #drop: (frame: Frame, reason: DropReason) => void;
-  #error: (e: unknown) => void;
-  #keep: (frame: Frame) => boolean;
-  #saving = false;
+export function outbox(
+  o: QueueConfig,
+  drop: (frame: unknown, reason: DropReason) => void,
+  error: (e: unknown) => void,
+  keep: (frame: unknown) => boolean = () => true,
+): Outbox {
+  const { max, maxBytes, overflow, ttl, storage, key } = o;
+  const frames: unknown[] = [];
+  const expires: number[] = [];
+  let bytes = 0;
+  let saving = false;
 
-  /**
-   * @param drop receives every frame that leaves the queue unsent, with the reason
-   * @param error receives storage failures (unreadable saved state, a full storage); the queue goes on in memory
-   * @param keep says which text frames may be written to storage
-   */
-  constructor(
-    o: QueueOptions,
-    drop: (frame: Frame, reason: DropReason) => void,
-    error: (e: unknown) => void,
-    keep: (frame: Frame) => boolean = () => true,
-  ) {
-    this.#o = { max: 1000, maxBytes: Infinity, overflow: 'drop-oldest', ttl: Infinity, key: 'surewire:outbox', ...o };
-    this.#drop = drop;
-    this.#error = error;
-    this.#keep = keep;
-    try {
-      const saved = o.storage?.getItem(this.#o.key);
-      if (saved) {
-        const [frames, expires] = JSON.parse(saved) as [unknown[], (number | null)[]];
-        frames.forEach((f, i) => typeof f == 'string' && this.#add(f, expires[i] ?? Infinity));
-      }
-    } catch (e) {
-      error(e);
-    }
-  }
-
-  get length(): number {
-    return this.#frames.length;
-  }
-
-  /** Queues a frame; false when the frame itself was refused (`drop-newest`, `error`, or larger than `maxBytes`). */
-  push(frame: Frame): boolean {
-    const { max, maxBytes, overflow } = this.#o;
-    const size = frameSize(frame);
-    this.#prune();
-    if (size > maxBytes || max < 1 || (overflow != 'drop-oldest' && (this.length >= max || this.#bytes + size > maxBytes))) {
-      this.#drop(frame, 'overflow');
-      return false;
-    }
-    while (this.length && (this.length >= max || this.#bytes + size > maxBytes)) this.#drop(this.#take(0)!, 'overflow');
-    this.#add(frame, Date.now() + this.#o.ttl);
-    this.#save();
-    return true;
-  }
-
-  /** Hands every live frame, oldest first, to `send`; stops at the first frame `send` refuses. */
-  flush(send: (frame: Frame) => boolean): void {
-    this.#prune();
-    while (this.length && send(this.#frames[0]!)) this.#take(0);
-    this.#save();
-  }
-
-  /** Removes one frame (a request that timed out before it could be sent). */
-  remove(frame: Frame): boolean {
-    const i = this.#frames.indexOf(frame);
-    if (i < 0) return false;
-    this.#take(i);
-    this.#save();
-    return true;
-  }
-
-  has(frame: Frame): boolean {
-    return this.#frames.includes(frame);
-  }
-
-  /** Empties the queue, reporting every frame with `reason`. */
-  clear(reason: DropReason): void {
-    while (this.length) this.#drop(this.#take(0)!, reason);
-    this.#save();
-  }
-
-  #add(frame: Frame, expires: number): void {
-    this.#frames.push(frame);
-    if (expires != Infinity || this.#expires.length) this.#expires[this.#frames.length - 1] = expires;
-    this.#bytes += frameSize(frame);
-  }
+  const add = (frame: unknown, at: number): void => {
+    frames.push(frame);
+    if (at != Infinity || expires.length) expires[frames.length - 1] = at;
+    bytes += frameSize(frame);
+  };
 
   // The flush takes from the front, frame after frame: shift() there, which V8 does in place, where
   // splice(0, 1) would copy the whole queue each time.
-  #take(i: number): Frame | undefined {
-    const f = i ? this.#frames.splice(i, 1)[0] : this.#frames.shift();
-    if (i) this.#expires.splice(i, 1);
-    else this.#expires.shift();
-    if (f !== undefined) this.#bytes -= frameSize(f);
+  const take = (i: number): unknown => {
+    const f = i ? frames.splice(i, 1)[0] : frames.shift();
+    if (i) expires.splice(i, 1);
+    else expires.shift();
+    bytes -= frameSize(f);
     return f;
-  }
+  };
 
   // Expiry times are not always in queue order (frames restored from storage may never expire),
   // so every frame is checked, not just the front. Only runs when some frame has an expiry.
-  #prune(): void {
+  const prune = (): void => {
     const now = Date.now();
-    for (let i = 0; i < this.#expires.length; ) {
-      if ((this.#expires[i] ?? Infinity) <= now) this.#drop(this.#take(i)!, 'ttl');
+    for (let i = 0; i < expires.length; ) {
+      if ((expires[i] ?? Infinity) <= now) drop(take(i), 'ttl');
       else i++;
     }
-  }
+  };
 
-  // One write per burst of pushes: the microtask runs after the current task, however many frames it queued.
-  #save(): void {
-    const { storage, key } = this.#o;
-    if (!storage || this.#saving) return;
-    this.#saving = true;
+  // One write per burst of changes: the microtask runs after the current task, however many frames it queued.
+  const save = (): void => {
+    if (!storage || saving) return;
+    saving = true;
     queueMicrotask(() => {
-      this.#saving = false;
-      const frames: string[] = [];
-      const expires: (number | undefined)[] = [];
-      this.#frames.forEach((f, i) => {
-        if (typeof f == 'string' && this.#keep(f)) frames.push(f), expires.push(this.#expires[i]);
-      });
+      saving = false;
+      const kept: [string[], (number | undefined)[]] = [[], []];
+      frames.forEach((f, i) => typeof f == 'string' && keep(f) && (kept[0].push(f), kept[1].push(expires[i])));
       try {
         // JSON writes Infinity and holes as null, which reads back as "never expires".
-        storage.setItem(key, JSON.stringify([frames, expires]));
+        storage.setItem(key, JSON.stringify(kept));
       } catch (e) {
-        this.#error(e);
+        error(e);
       }
     });
+  };
+
+  try {
+    const saved = storage?.getItem(key);
+    if (saved) {
+      const [f, x] = JSON.parse(saved) as [unknown[], (number | null)[]];
+      f.forEach((frame, i) => typeof frame == 'string' && add(frame, x[i] ?? Infinity));
+    }
+  } catch (e) {
+    error(e);
   }
+
+  return {
+    get length() {
+      return frames.length;
+    },
+    push(frame) {
+      const size = frameSize(frame);
+      prune();
+      if (size > maxBytes || max < 1 || (overflow != 'drop-oldest' && (frames.length >= max || bytes + size > maxBytes))) {
+        drop(frame, 'overflow');
+        return false;
+      }
+      while (frames.length && (frames.length >= max || bytes + size > maxBytes)) drop(take(0), 'overflow');
+      add(frame, Date.now() + ttl);
+      save();
+      return true;
+    },
+    flush(send) {
+      prune();
+      while (frames.length && send(frames[0])) take(0);
+      save();
+    },
+    remove(frame) {
+      const i = frames.indexOf(frame);
+      if (i >= 0) take(i), save();
+      return i >= 0;
+    },
+    has: (frame) => frames.includes(frame),
+    clear(reason) {
+      while (frames.length) drop(take(0), reason);
+      save();
+    },
+  };
 }

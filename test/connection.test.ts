@@ -1,24 +1,19 @@
 import { describe, expect, it, vi } from 'vitest';
-import { Connection, type ConnectionControl, type ConnectionSnapshot, type LifecycleEvents } from '../src/connection';
+import { connection, type ConnectionSnapshot, type LifecycleEvents } from '../src/connection';
 import { ConnectionError } from '../src/errors';
 
 function make() {
-  let control: ConnectionControl | undefined;
-  const conn = new Connection((c) => (control = c));
-  if (!control) throw new Error('the control callback was not called');
-  return { conn, control };
+  const control = connection();
+  return { conn: control.connection, control };
 }
 
 const initial: ConnectionSnapshot = { state: 'idle', reason: '', attempt: 0, retryAt: null, queued: 0, rtt: null };
 
 describe('Connection', () => {
-  it('hands its control to the callback at once', () => {
-    const callback = vi.fn();
-    new Connection(callback);
-    expect(callback).toHaveBeenCalledTimes(1);
-    const c = callback.mock.calls[0]![0] as ConnectionControl;
-    expect(typeof c.set).toBe('function');
-    expect(typeof c.emit).toBe('function');
+  it('keeps the write access apart from the connection users see', () => {
+    const { conn } = make();
+    expect(Object.keys(conn).sort()).toEqual(['getSnapshot', 'off', 'on', 'once', 'state', 'subscribe']);
+    expect('set' in conn || 'emit' in conn).toBe(false);
   });
 
   it('starts idle with a frozen snapshot', () => {

@@ -14,9 +14,9 @@ import {
 const brand = Symbol.for('surewire.error');
 
 describe('SurewireError', () => {
-  it('is an Error with a name, a code, a message and a cause', () => {
+  it('is an Error with a name, a code, a message prefixed with "surewire: " and a cause', () => {
     const cause = new Error('underlying');
-    const e = new SurewireError('storage', 'surewire: outbox storage failed', cause);
+    const e = new SurewireError('storage', 'outbox storage failed', cause);
     expect(e).toBeInstanceOf(Error);
     expect(e).toBeInstanceOf(SurewireError);
     expect(e.name).toBe('SurewireError');
@@ -48,7 +48,7 @@ describe.each([
 ] as const)('%s', (name, Class) => {
   it('extends SurewireError and Error and carries its name, code, message and cause', () => {
     const cause = new TypeError('inner');
-    const e = new Class('some-code', 'surewire: it failed', cause);
+    const e = new Class('some-code', 'it failed', cause);
     expect(e).toBeInstanceOf(Class);
     expect(e).toBeInstanceOf(SurewireError);
     expect(e).toBeInstanceOf(Error);

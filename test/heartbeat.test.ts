@@ -1,12 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Frame } from '../src/codec';
-import { Heartbeat, type HeartbeatOptions } from '../src/heartbeat';
+import { heartbeat, type HeartbeatOptions } from '../src/heartbeat';
+import { defaults } from '../src/options';
 
 function make(o: HeartbeatOptions = {}) {
   const sent: Frame[] = [];
   const dead = vi.fn();
   const rtt = vi.fn<(ms: number) => void>();
-  const hb = new Heartbeat(o, (f) => sent.push(f), dead, rtt);
+  const hb = heartbeat({ ...defaults.heartbeat, ...o }, (f) => sent.push(f), dead, rtt);
   return { hb, sent, dead, rtt };
 }
 

@@ -1,0 +1,53 @@
+import type { Unsubscribe } from './types';
+
+type Listener = ((...args: never[]) => void) & { fn?: unknown };
+
+/**
+ * The smallest emitter that does what the client needs: `on` returns an unsubscribe, `once`, `off` with or
+ * without a listener, and `emit` over a snapshot, so listeners added or removed while it runs do not change
+ * that round. A listener that throws does not stop the others nor the client's own work: the error is
+ * rethrown on its own (as an uncaught error, where the app's error reporting sees it).
+ */
+export interface Emitter {
+  on(event: string, fn: Listener): Unsubscribe;
+  once(event: string, fn: Listener): Unsubscribe;
+  off(event: string, fn?: Listener): void;
+  emit(event: string, ...args: unknown[]): void;
+}
+
+export function emitter(): Emitter {
+  const all: Record<string, Listener[]> = Object.create(null);
+  const off = (event: string, fn?: unknown): void => {
+    const l = all[event]?.filter((x) => fn && x !== fn && x.fn !== fn);
+    if (l?.length) all[event] = l;
+    else delete all[event];
+  };
+  const on = (event: string, fn: Listener): Unsubscribe => {
+    // Copy on write: a running emit keeps the array it started with.
+    all[event] = [...(all[event] ?? []), fn];
+    return () => off(event, fn);
+  };
+  return {
+    on,
+    off,
+    once(event, fn) {
+      const once: Listener = (...args) => {
+        off(event, once);
+        fn(...args);
+      };
+      once.fn = fn;
+      return on(event, once);
+    },
+    emit(event, ...args) {
+      for (const fn of all[event] ?? []) {
+        try {
+          (fn as (...a: unknown[]) => void)(...args);
+        } catch (e) {
+          queueMicrotask(() => {
+            throw e;
+          });
+        }
+      }
+    },
+  };
+}
