@@ -1,8 +1,9 @@
-// Build for surewire.
-//   dist/surewire.mjs / .cjs   library (src/index.ts), eventemitter3 external
-//   dist/surewire.umd.js       browser global `Surewire` (src/umd.ts), eventemitter3 inlined
-//   dist/surewire.min.js       same as the UMD build, minified
-//   dist/surewire.d.ts / .d.cts bundled declarations (identical)
+// Build for surewire. Every file carries the `/*! surewire vX.Y.Z | MIT */` banner and a source map.
+//   dist/surewire.mjs / .cjs                  `surewire`: the client, codecs, errors (no runtime dependency)
+//   dist/surewire.socket.io.mjs / .cjs        `surewire/socket.io`: the transport (socket.io-client stays the app's)
+//   dist/surewire.d.ts / .d.cts, dist/surewire.socket.io.d.ts / .d.cts   bundled declarations
+//   dist/surewire.umd.js, dist/surewire.min.js                  browser global `Surewire` (src/umd.ts)
+//   dist/surewire.socket.io.min.js            the same plus the transport and socket.io-client, inlined
 import { readFileSync } from 'node:fs';
 import typescript from '@rollup/plugin-typescript';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
@@ -13,81 +14,71 @@ import { dts } from 'rollup-plugin-dts';
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const banner = `/*! surewire v${pkg.version} | MIT */`;
 
-// Runtime dependencies stay external in the ESM/CJS builds (consumers install them).
-const deps = Object.keys(pkg.dependencies ?? {});
+// Dependencies and peers stay external in the ESM/CJS builds: the app installs them.
+const deps = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})];
 const external = (id) => deps.some((dep) => id === dep || id.startsWith(`${dep}/`));
 
-// TS target ES2022 keeps `#private` fields and class fields native (see tsconfig.build.json).
-const ts = () =>
-  typescript({
-    tsconfig: './tsconfig.build.json',
-    noEmitOnError: true,
-  });
+// TS target ES2022 keeps class fields native (see tsconfig.build.json).
+const ts = () => typescript({ tsconfig: './tsconfig.build.json', noEmitOnError: true });
 
 const generatedCode = 'es2015';
+const min = terser({ ecma: 2020, compress: { passes: 2 }, mangle: true, format: { comments: /^!/ } });
+
+// engine.io-client finds the global object with `Function("return this")()` when `self` and `window` are
+// both missing, which never happens in a browser; the CDN build must run under `script-src 'self'`
+// without 'unsafe-eval', so that fallback becomes `globalThis`.
+const noFunctionConstructor = {
+  name: 'no-function-constructor',
+  transform(code, id) {
+    if (!id.includes('engine.io-client') || !code.includes('Function("return this")()')) return null;
+    return { code: code.replaceAll('Function("return this")()', 'globalThis'), map: null };
+  },
+};
+
+const lib = (input, name) => ({
+  input,
+  external,
+  plugins: [ts()],
+  output: [
+    { file: `dist/${name}.mjs`, format: 'es', banner, sourcemap: true, generatedCode },
+    { file: `dist/${name}.cjs`, format: 'cjs', exports: 'named', banner, sourcemap: true, generatedCode },
+  ],
+});
+
+const types = (input, name) => ({
+  input,
+  external,
+  plugins: [dts({ tsconfig: './tsconfig.build.json' })],
+  output: [
+    { file: `dist/${name}.d.ts`, format: 'es' },
+    { file: `dist/${name}.d.cts`, format: 'es' },
+  ],
+});
+
+const umd = (file, plugins = []) => ({
+  file,
+  format: 'umd',
+  name: 'Surewire',
+  exports: 'default',
+  banner,
+  sourcemap: true,
+  generatedCode,
+  plugins,
+});
 
 export default [
-  {
-    input: 'src/index.ts',
-    external,
-    plugins: [ts()],
-    output: [
-      { file: 'dist/surewire.mjs', format: 'es', banner, sourcemap: true, generatedCode },
-      {
-        file: 'dist/surewire.cjs',
-        format: 'cjs',
-        exports: 'named',
-        banner,
-        sourcemap: true,
-        generatedCode,
-      },
-    ],
-  },
+  lib('src/index.ts', 'surewire'),
+  lib('src/socket.io.ts', 'surewire.socket.io'),
   {
     input: 'src/umd.ts',
-    plugins: [
-      // eventemitter3's ESM entry (index.mjs) re-exports its CommonJS index.js,
-      // so inlining it needs the commonjs plugin as well as node-resolve.
-      nodeResolve({ browser: true }),
-      commonjs(),
-      ts(),
-    ],
-    output: [
-      {
-        file: 'dist/surewire.umd.js',
-        format: 'umd',
-        name: 'Surewire',
-        exports: 'default',
-        banner,
-        sourcemap: true,
-        generatedCode,
-      },
-      {
-        file: 'dist/surewire.min.js',
-        format: 'umd',
-        name: 'Surewire',
-        exports: 'default',
-        banner,
-        sourcemap: true,
-        generatedCode,
-        plugins: [
-          terser({
-            ecma: 2020,
-            compress: { passes: 2 },
-            mangle: true,
-            format: { comments: /^!/ },
-          }),
-        ],
-      },
-    ],
+    plugins: [ts()],
+    output: [umd('dist/surewire.umd.js'), umd('dist/surewire.min.js', [min])],
   },
   {
-    input: 'src/index.ts',
-    external,
-    plugins: [dts({ tsconfig: './tsconfig.build.json' })],
-    output: [
-      { file: 'dist/surewire.d.ts', format: 'es' },
-      { file: 'dist/surewire.d.cts', format: 'es' },
-    ],
+    input: 'src/umd-socket.io.ts',
+    plugins: [noFunctionConstructor, nodeResolve({ browser: true }), commonjs(), ts()],
+    output: [umd('dist/surewire.socket.io.min.js', [min])],
   },
+  types('src/index.ts', 'surewire'),
+  types('src/socket.io.ts', 'surewire.socket.io'),
 ];
