@@ -124,6 +124,58 @@ describe('state', () => {
   });
 });
 
+describe('listeners that throw', () => {
+  /** Runs microtasks as usual but collects what they throw: the errors the emitter rethrows on their own. */
+  function catchRethrown(): unknown[] {
+    const thrown: unknown[] = [];
+    const real = globalThis.queueMicrotask;
+    vi.spyOn(globalThis, 'queueMicrotask').mockImplementation((task) =>
+      real(() => {
+        try {
+          task();
+        } catch (e) {
+          thrown.push(e);
+        }
+      }),
+    );
+    return thrown;
+  }
+
+  it('a throwing state listener does not leave the client half-way: it still opens, and the error is rethrown on its own', async () => {
+    const thrown = catchRethrown();
+    const srv = serve();
+    const c = client(srv.url, { autoConnect: false });
+    const bug = new Error('app bug');
+    c.connection.on('state', () => {
+      throw bug;
+    });
+    const later = record(c, 'state');
+    c.connect();
+    await tick(4);
+    expect(c.connection.state).toBe('open');
+    expect(later.map((x) => x.to)).toEqual(['connecting', 'open']);
+    expect(srv.connections).toBe(1);
+    expect(thrown).toEqual([bug, bug]);
+  });
+
+  it('a throwing message listener does not stop the next listener or the next frame', async () => {
+    const thrown = catchRethrown();
+    const srv = serve();
+    const c = client(srv.url);
+    const seen: unknown[] = [];
+    c.on('m', () => {
+      throw new Error('app bug');
+    });
+    c.on('m', (x: unknown) => seen.push(x));
+    await tick(4);
+    srv.send('["m",1]');
+    srv.send('["m",2]');
+    await tick(0);
+    expect(seen).toEqual([1, 2]);
+    expect(thrown).toHaveLength(2);
+  });
+});
+
 describe('backoff', () => {
   it('waits initialDelay * factor^n before each retry, capped by maxDelay', async () => {
     const srv = slammer();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OptionError, SurewireError } from '../src/errors';
-import { validate } from '../src/options';
+import { defaults, validate } from '../src/options';
 
 const URL_ = 'wss://example.test/socket';
 
@@ -244,5 +244,26 @@ describe('validate: accepted options', () => {
     ['debug true', { debug: true }],
   ])('accepts %s', (_, options) => {
     expect(() => validate(URL_, options)).not.toThrow();
+  });
+});
+
+describe('validate: defaults', () => {
+  it('fills in every default, also under options given as undefined', () => {
+    const o = validate(URL_, { reconnect: { initialDelay: undefined, maxRetries: 3 }, queue: undefined, connectTimeout: undefined });
+    expect(o.reconnect).toEqual({ ...defaults.reconnect, maxRetries: 3 });
+    expect(o.queue).toEqual(defaults.queue);
+    expect(o.heartbeat).toEqual(defaults.heartbeat);
+    expect(o.connectTimeout).toBe(10000);
+    expect(o.requestTimeout).toBe(10000);
+  });
+
+  it('keeps false for a group that is turned off', () => {
+    const o = validate(URL_, { reconnect: false, queue: false, heartbeat: false });
+    expect([o.reconnect, o.queue, o.heartbeat]).toEqual([false, false, false]);
+  });
+
+  it('merges a group over its defaults without changing them', () => {
+    expect(validate(URL_, { queue: { max: 5 } }).queue).toEqual({ ...defaults.queue, max: 5 });
+    expect(defaults.queue.max).toBe(1000);
   });
 });
