@@ -86,10 +86,11 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     // The client is one closure: its state lives in local variables, which keeps it private and small.
     const o = validate(url, options);
     const { reconnect: rc, queue, debug } = o;
-    const transport = o.transport ?? webSocket;
+    let transport = o.transport ?? webSocket;
     if (!o.transport && !(o.WebSocket ?? globalThis.WebSocket))
       throw new OptionError('WebSocket', undefined, 'a WebSocket constructor (this runtime has no global WebSocket)');
-    const codec: Codec<unknown> = transport.codec ?? o.codec ?? jsonCodec;
+    let codec: Codec<unknown> = transport.codec ?? o.codec ?? jsonCodec;
+    if (o.reliable) codec = (transport = o.reliable.wrap(transport, codec, queue)).codec!;
     const { connection: conn, set, emit } = connection();
     const ev = emitter();
     const reqs = new Map<number, Pending>();
@@ -120,6 +121,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       return r;
     };
     const dropped = (frame: unknown, reason: DropReason): void => {
+      transport.drop?.(frame);
       let message: Packet;
       try {
         message = codec.decode(frame);

@@ -13,6 +13,7 @@ export { jsonCodec, type Codec, type Packet, type Frame } from './codec';
 export { computeDelay, type BackoffOptions } from './backoff';
 export { CloseCode, stopCodes } from './close-codes';
 export { webSocket } from './transports/websocket';
+export { reliable, type Reliable, type ReliableOptions, type ReliableEvents } from './reliable';
 export type { Transport, TransportConnection, TransportContext, WebSocketConstructor } from './transport';
 export {
   SurewireError,

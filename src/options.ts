@@ -4,6 +4,7 @@ import type { HeartbeatOptions } from './heartbeat';
 import type { QueueOptions } from './outbox';
 import type { Transport, WebSocketConstructor } from './transport';
 import type { BackoffOptions } from './backoff';
+import type { Reliable } from './reliable';
 
 /** A value, or a function (sync or async) that returns it; functions run before every connection attempt. */
 export type Provider<T> = T | (() => T | Promise<T>);
@@ -50,6 +51,8 @@ export interface SurewireOptions {
   autoConnect?: boolean;
   /** `true` logs to `console.debug`; a function receives every log line instead. @default false */
   debug?: boolean | ((message: string, ...data: unknown[]) => void);
+  /** Exactly-once delivery with a server that speaks PROTOCOL.md: a `reliable()` from `surewire`, one per client. @default off */
+  reliable?: Reliable;
 }
 
 /** Queue options with every default filled in. */
@@ -137,6 +140,7 @@ const rules: { [k: string]: Rule } = {
   requestTimeout: [1, MAX_TIMER],
   autoConnect: 'boolean',
   debug: [(v) => typeof v == 'boolean' || typeof v == 'function', 'a boolean or a function'],
+  reliable: has('wrap'),
 };
 
 function check(o: Record<string, unknown>, path: string, rules: { [k: string]: Rule }, defaults: object): object {

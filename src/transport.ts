@@ -39,4 +39,6 @@ export interface Transport {
   codec?: Codec<any>;
   /** A transport with its own liveness check (socket.io's ping) sets this to turn the client's heartbeat off. */
   heartbeat?: false;
+  /** Told of every frame the client made but will never hand to a socket (the outbox dropped it). */
+  drop?(frame: unknown): void;
 }

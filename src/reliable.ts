@@ -1,0 +1,211 @@
+import type { Codec, Packet } from './codec';
+import type { QueueConfig } from './options';
+import type { Transport, TransportConnection, TransportContext } from './transport';
+import type { Unsubscribe } from './types';
+import { emitter } from './emitter';
+
+/** Options of `reliable()`. */
+export interface ReliableOptions {
+  /** The session id (1–64 of `[A-Za-z0-9_-]`). @default a random one, kept in `queue.storage` when there is one */
+  session?: string;
+  /** How long to wait before acknowledging the server's messages, so that one `$ack` covers a burst, in ms. @default 20 */
+  ackDelay?: number;
+}
+
+/** Events of the reliable layer. */
+export interface ReliableEvents {
+  /** The server could not replay what the client missed (offsets after `from`, up to `to`): refetch. */
+  discontinuity: (info: { from: number; to: number }) => void;
+}
+
+/**
+ * The client side of PROTOCOL.md, given to one client as its `reliable` option. It wraps the client's
+ * transport and codec, so a client without it carries none of its code.
+ */
+export interface Reliable {
+  /**
+   * Resolves once the server has stored every message sent before the call, or the outbox dropped it (the
+   * `drop` event reports that). With `queue.storage`, what is not delivered when the page goes continues
+   * on the next load.
+   */
+  delivered(): Promise<void>;
+  on<E extends keyof ReliableEvents>(event: E, listener: ReliableEvents[E]): Unsubscribe;
+  off<E extends keyof ReliableEvents>(event: E, listener?: ReliableEvents[E]): void;
+  /** The session id, known once a client uses this. */
+  readonly session: string | undefined;
+  /** Called by the client it is given to; a `Reliable` serves one client. */
+  wrap(transport: Transport, codec: Codec<unknown>, queue: QueueConfig | false): Transport;
+}
+
+// What the codec hands the client for a frame that is the protocol's own: no event, no reply, nothing to do.
+const nothing: Packet = { args: [] };
+
+const newSession = (): string =>
+  globalThis.crypto?.randomUUID?.() ?? Array.from({ length: 24 }, () => ((Math.random() * 36) | 0).toString(36)).join('');
+
+/**
+ * Exactly-once, in-order delivery of the client's messages across dropped connections (and page reloads,
+ * with `queue.storage`), and a server stream resumed where it stopped: the client side of PROTOCOL.md.
+ * The server must speak the protocol (`surewire/server` does).
+ *
+ * @example
+ * const delivery = reliable();
+ * const chat = new Surewire(url, { reliable: delivery, queue: { storage: localStorage } });
+ * chat.send('message', 'hi');
+ * await delivery.delivered(); // the server has stored it
+ */
+export function reliable(o: ReliableOptions = {}): Reliable {
+  const ev = emitter();
+  let session: string | undefined;
+  // The last sequence number given out, the last one the server acknowledged, the last server offset delivered.
+  let seq = 0;
+  let acked = 0;
+  let seen = 0;
+  // Sequenced frames handed to a socket and not acknowledged yet, in order.
+  let unacked: [number, unknown][] = [];
+  // Sequence numbers of frames made but not handed to a socket yet (in the outbox).
+  const made = new Map<unknown, number>();
+  let waiters: [number, () => void][] = [];
+  // The connection that said hello and waits for, or got, its welcome.
+  let live: { ctx: TransportContext; conn: TransportConnection; info: { recovered?: boolean } | undefined } | undefined;
+
+  // A message is pending until acknowledged or dropped: `delivered()` waits for those made before it.
+  const settle = (): void => {
+    let low = unacked.length ? unacked[0]![0] : Infinity;
+    for (const n of made.values()) low = Math.min(low, n);
+    waiters = waiters.filter(([n, resolve]) => (n < low ? (resolve(), false) : true));
+  };
+
+  return {
+    get session() {
+      return session;
+    },
+    on: ev.on,
+    off: ev.off,
+    delivered: () =>
+      new Promise((resolve) => {
+        waiters.push([seq, resolve]);
+        settle();
+      }),
+    wrap(inner, codec, queue) {
+      if (session) throw new Error('surewire: a reliable() serves one client; make one per client');
+      const storage = queue ? queue.storage : undefined;
+      const key = (queue ? queue.key : 'surewire:outbox') + ':reliable';
+      let saving = false;
+      let ackTimer: ReturnType<typeof setTimeout> | undefined;
+      session = o.session ?? newSession();
+
+      const save = (): void => {
+        if (!storage || saving) return;
+        saving = true;
+        queueMicrotask(() => {
+          saving = false;
+          try {
+            // Binary frames and socket.io packets stay in memory, as in the outbox.
+            storage.setItem(key, JSON.stringify([session, seq, acked, seen, unacked.filter(([, f]) => typeof f == 'string')]));
+          } catch {
+            // The outbox reports a storage that fails; the reliable state goes on in memory.
+          }
+        });
+      };
+      const ack = (n: number): void => {
+        if (n > acked) acked = n;
+        while (unacked.length && unacked[0]![0] <= n) unacked.shift();
+        settle();
+        save();
+      };
+      const put = (p: Packet): unknown => live?.conn.send(codec.encode(p));
+
+      try {
+        const saved = storage?.getItem(key);
+        const s = saved && JSON.parse(saved);
+        if (s && (!o.session || s[0] == o.session)) [session, seq, acked, seen, unacked] = s;
+      } catch {
+        // unreadable: start afresh (the outbox reports the storage)
+      }
+
+      const wrapped: Codec<unknown> = {
+        encode(p) {
+          // App events are sequenced; requests, replies and the protocol's own frames are not.
+          if (p.id != null || p.event == null) return codec.encode(p);
+          const f = codec.encode({ event: '$m', args: [seq + 1, p.event, ...p.args] });
+          made.set(f, ++seq);
+          save();
+          return f;
+        },
+        decode(f) {
+          const p = codec.decode(f);
+          const [n, a, b] = p.args as [number, unknown, unknown];
+          switch (p.event) {
+            case '$m':
+              if (!(n > seen)) return nothing;
+              seen = n;
+              save();
+              ackTimer ??= setTimeout(() => {
+                ackTimer = undefined;
+                put({ event: '$ack', args: [seen] });
+              }, o.ackDelay ?? 20);
+              return { event: a as string, args: p.args.slice(2) };
+            case '$ack':
+              ack(n);
+              return nothing;
+            case '$welcome':
+              if (!live) return nothing;
+              if (!b && a !== seen) ev.emit('discontinuity', { from: seen, to: (seen = a as number) });
+              ack(n ?? 0);
+              // What the server has not stored goes again, in order, before the outbox (which open() flushes).
+              for (const [, x] of unacked) live.conn.send(x);
+              live.ctx.open(live.info);
+              return nothing;
+          }
+          return p;
+        },
+      };
+
+      return {
+        ...inner,
+        codec: wrapped,
+        connect(ctx) {
+          let c: TransportConnection | undefined;
+          let early: { recovered?: boolean } | undefined | false = false;
+          const hello = (info: { recovered?: boolean } | undefined): void => {
+            live = { ctx, conn: c!, info };
+            put({ event: '$hello', args: [session, seen] });
+          };
+          c = inner.connect({ ...ctx, open: (info) => (c ? hello(info) : (early = info)) });
+          if (early !== false) hello(early);
+          return {
+            send(f) {
+              if (!c!.send(f)) return false;
+              let n = made.get(f);
+              if (n === undefined) {
+                // A frame restored from storage on this page load: its sequence number is inside.
+                try {
+                  const p = codec.decode(f);
+                  if (p.event == '$m') n = p.args[0] as number;
+                } catch {
+                  // not a frame of ours
+                }
+              }
+              if (n !== undefined) {
+                made.delete(f);
+                unacked.push([n, f]);
+                save();
+              }
+              return true;
+            },
+            close(code, reason) {
+              if (live?.ctx == ctx) live = undefined;
+              clearTimeout(ackTimer);
+              ackTimer = undefined;
+              c!.close(code, reason);
+            },
+          };
+        },
+        drop(f) {
+          if (made.delete(f)) settle();
+        },
+      };
+    },
+  };
+}
