@@ -1,7 +1,8 @@
 // Build for surewire. Every file carries the `/*! surewire vX.Y.Z | MIT */` banner and a source map.
 //   dist/surewire.mjs / .cjs                  `surewire`: the client, codecs, errors (no runtime dependency)
 //   dist/surewire.socket.io.mjs / .cjs        `surewire/socket.io`: the transport (socket.io-client stays the app's)
-//   dist/surewire.d.ts / .d.cts, dist/surewire.socket.io.d.ts / .d.cts   bundled declarations
+//   dist/surewire.server.mjs / .cjs           `surewire/server`: the reliable-delivery protocol for ws and socket.io servers (Node)
+//   dist/surewire{,.socket.io,.server}.d.ts / .d.cts                     bundled declarations
 //   dist/surewire.umd.js, dist/surewire.min.js                  browser global `Surewire` (src/umd.ts)
 //   dist/surewire.socket.io.min.js            the same plus the transport and socket.io-client, inlined
 import { readFileSync } from 'node:fs';
@@ -69,6 +70,7 @@ const umd = (file, plugins = []) => ({
 export default [
   lib('src/index.ts', 'surewire'),
   lib('src/socket.io.ts', 'surewire.socket.io'),
+  lib('src/server/index.ts', 'surewire.server'),
   {
     input: 'src/umd.ts',
     plugins: [ts()],
@@ -81,4 +83,5 @@ export default [
   },
   types('src/index.ts', 'surewire'),
   types('src/socket.io.ts', 'surewire.socket.io'),
+  types('src/server/index.ts', 'surewire.server'),
 ];

@@ -112,7 +112,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       try {
         return codec.encode(p);
       } catch (e) {
-        throw new SurewireError('encode', `could not encode "${p.event}"`, e);
+        throw new SurewireError('encode', `could not encode "${p.event}": ${e}`, e);
       }
     };
     const settle = (id: number): Pending | undefined => {

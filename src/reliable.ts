@@ -1,4 +1,4 @@
-import type { Codec, Packet } from './codec';
+import { frameSize, type Codec, type Packet } from './codec';
 import type { QueueConfig } from './options';
 import type { Transport, TransportConnection, TransportContext } from './transport';
 import type { Unsubscribe } from './types';
@@ -10,6 +10,12 @@ export interface ReliableOptions {
   session?: string;
   /** How long to wait before acknowledging the server's messages, so that one `$ack` covers a burst, in ms. @default 20 */
   ackDelay?: number;
+  /**
+   * The largest message the server takes (`surewire/server`'s `maxFrame`), in UTF-16 units of text or
+   * bytes: `send` refuses a larger one at once, which the server would otherwise refuse (1009) on every
+   * reconnect, since a reliable message is sent until it is acknowledged. @default 1048576
+   */
+  maxFrame?: number;
 }
 
 /** Events of the reliable layer. */
@@ -128,7 +134,10 @@ export function reliable(o: ReliableOptions = {}): Reliable {
         encode(p) {
           // App events are sequenced; requests, replies and the protocol's own frames are not.
           if (p.id != null || p.event == null) return codec.encode(p);
+          // `$` names are the protocol's: the server would close the connection for good.
+          if (p.event[0] == '$') throw new TypeError(`"${p.event}" is reserved (event names starting with $)`);
           const f = codec.encode({ event: '$m', args: [seq + 1, p.event, ...p.args] });
+          if (frameSize(f) > (o.maxFrame ?? 1 << 20)) throw new RangeError(`the message is larger than maxFrame (${o.maxFrame ?? 1 << 20})`);
           made.set(f, ++seq);
           save();
           return f;

@@ -309,3 +309,27 @@ describe('reliable: across a page reload (queue.storage)', () => {
     expect(s.arrived.at(-1)).toBe(3);
   });
 });
+
+describe('reliable: what send refuses', () => {
+  it('refuses event names starting with $ (the protocol closes for good on them)', async () => {
+    const s = protocolServer();
+    const c = client(s.srv.url, { reliable: reliable() });
+    await net();
+    expect(() => c.send('$m', 1)).toThrow(/reserved/);
+    expect(() => c.send('$m', 1)).toThrow(expect.objectContaining({ code: 'encode' }));
+    c.send('ok', 1);
+    await net();
+    expect(s.stored).toEqual([['ok', 1]]);
+  });
+
+  it('refuses a message larger than maxFrame at once, and numbers the next one as if it never was', async () => {
+    const s = protocolServer();
+    const c = client(s.srv.url, { reliable: reliable({ maxFrame: 100 }) });
+    await net();
+    expect(() => c.send('big', 'x'.repeat(100))).toThrow(/maxFrame/);
+    c.send('small', 'x');
+    await net();
+    expect(s.arrived).toEqual([1]);
+    expect(s.stored).toEqual([['small', 'x']]);
+  });
+});

@@ -1,0 +1,354 @@
+// The protocol engine behind `reliable()`, independent of the socket library: an adapter (ws.ts,
+// socketio.ts) turns a socket into a `Link`, feeds the `$` frames to `receive`, and calls `detach` when the
+// socket is gone. See PROTOCOL.md.
+import type { Store } from './store';
+
+/** Close codes the helper uses (PROTOCOL.md, "Errors"). */
+export const CloseCodes = {
+  /** The session was taken over by a newer connection, or the server is closing. The client reconnects. */
+  goingAway: 1001,
+  /** The client broke the protocol. The client does not reconnect. */
+  violation: 1008,
+  /** A frame larger than `maxFrame`. */
+  tooBig: 1009,
+  /** An unexpected error of the server (a codec that threw). The client reconnects. */
+  internal: 1011,
+  /** The store failed, or the client sends faster than the server stores (`maxPending`). The client reconnects. */
+  tryAgain: 1013,
+} as const;
+
+/** A socket as the engine sees it. */
+export interface Link {
+  send(event: string, args: unknown[]): void;
+  close(code: number, reason: string): void;
+}
+
+/** Session ids: chosen by the client, 1–64 characters of `[A-Za-z0-9_-]`. */
+export const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+const isCount = (n: unknown, min: number): n is number => Number.isSafeInteger(n) && (n as number) >= min;
+
+export interface EngineOptions {
+  store: Store;
+  onMessage: (session: string, event: string, ...args: unknown[]) => unknown;
+  onError: (error: unknown, session: string | undefined) => void;
+  ackDelay: number;
+  maxPending: number;
+  helloTimeout: number | false;
+}
+
+/** One connection (one socket), from its first frame to its close. */
+export class Conn {
+  /** Set by `$hello`. */
+  session: Session | undefined;
+  /** The offset the client sent in `$hello`. */
+  hello = 0;
+  /** The `$welcome` (and replay) went out: live server messages and acks may follow. */
+  live = false;
+  closed = false;
+  /** Client messages received on this connection and not yet stored and handled. */
+  pending = 0;
+  /** The highest offset sent on this connection (the `$welcome`'s included). */
+  high = 0;
+  /** The last sequence number acknowledged to this connection (the `$welcome`'s included). */
+  acked = 0;
+  /** A duplicate arrived: acknowledge again even if nothing new was stored. */
+  again = false;
+  ackTimer: ReturnType<typeof setTimeout> | undefined;
+  helloTimer: ReturnType<typeof setTimeout> | undefined;
+  constructor(readonly link: Link) {}
+}
+
+type Task = { conn: Conn; hello: true } | { conn: Conn; hello?: false; n: number; event: string; args: unknown[] };
+
+/** The in-process state of a session: its serial queues, and a cache of the store's sequence number. */
+export interface Session {
+  id: string;
+  /** The connection the session is attached to (the last `$hello`). */
+  conn: Conn | undefined;
+  /** The store's last sequence number, as read at the last `$hello` and kept up to date since. */
+  seq: number | null;
+  /** The last sequence number whose handler has settled: what `$ack` says. */
+  handled: number | null;
+  /** Incoming work, processed one at a time: `$hello`s and client messages. */
+  inbox: Task[];
+  running: boolean;
+  /** Outgoing work, one at a time: appends and deliveries, the `$welcome` with its replay, trims. */
+  out: Promise<unknown>;
+  outCount: number;
+  trimTo: number;
+  trimQueued: boolean;
+}
+
+export class Engine {
+  readonly #o: EngineOptions;
+  readonly #sessions = new Map<string, Session>();
+  readonly #conns = new Set<Conn>();
+  readonly #busy = new Set<Promise<unknown>>();
+  #closed = false;
+
+  constructor(o: EngineOptions) {
+    this.#o = o;
+  }
+
+  /** A new socket: starts the wait for `$hello`. */
+  attach(link: Link): Conn {
+    const conn = new Conn(link);
+    if (this.#closed) {
+      conn.closed = true;
+      link.close(CloseCodes.goingAway, 'server closing');
+      return conn;
+    }
+    this.#conns.add(conn);
+    const t = this.#o.helloTimeout;
+    if (t !== false) conn.helloTimer = setTimeout(() => this.close(conn, CloseCodes.violation, 'no $hello in time'), t);
+    return conn;
+  }
+
+  /** Closes a connection from the server side, with a code and a reason the client sees. */
+  close(conn: Conn, code: number, reason: string): void {
+    if (conn.closed) return;
+    this.detach(conn);
+    try {
+      conn.link.close(code, reason);
+    } catch (e) {
+      this.#o.onError(e, conn.session?.id);
+    }
+  }
+
+  /** The socket is gone (whoever closed it). Idempotent. */
+  detach(conn: Conn): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    this.#conns.delete(conn);
+    clearTimeout(conn.helloTimer);
+    clearTimeout(conn.ackTimer);
+    conn.helloTimer = conn.ackTimer = undefined;
+    const s = conn.session;
+    if (s && s.conn == conn) s.conn = undefined;
+    if (s) this.#forget(s);
+  }
+
+  /** Whether a connection said `$hello` (so non-protocol frames may pass to the app). */
+  greeted(conn: Conn): boolean {
+    return !!conn.session;
+  }
+
+  /** A protocol frame (an event whose name starts with `$`) from a connection. */
+  receive(conn: Conn, event: string, args: unknown[]): void {
+    if (conn.closed) return;
+    const V = CloseCodes.violation;
+    if (event == '$hello') {
+      if (conn.session) return this.close(conn, V, 'second $hello');
+      const [id, offset] = args;
+      if (typeof id != 'string' || !SESSION_ID.test(id)) return this.close(conn, V, 'malformed $hello: bad session id');
+      if (!isCount(offset, 0)) return this.close(conn, V, 'malformed $hello: bad offset');
+      clearTimeout(conn.helloTimer);
+      conn.helloTimer = undefined;
+      const s = this.#session(id);
+      const old = s.conn;
+      conn.session = s;
+      conn.hello = offset;
+      s.conn = conn;
+      if (old) this.close(old, CloseCodes.goingAway, 'session taken over');
+      this.#enqueue(s, { conn, hello: true });
+      return;
+    }
+    const s = conn.session;
+    if (!s) return this.close(conn, V, 'expected $hello first');
+    if (event == '$m') {
+      const [n, name, ...rest] = args;
+      if (!isCount(n, 1)) return this.close(conn, V, 'malformed $m: bad sequence number');
+      if (typeof name != 'string' || !name || name[0] == '$') return this.close(conn, V, 'malformed $m: bad event name');
+      if (++conn.pending > this.#o.maxPending) return this.close(conn, CloseCodes.tryAgain, 'flood: too many messages awaiting the store');
+      this.#enqueue(s, { conn, n, event: name, args: rest });
+    } else if (event == '$ack') {
+      const [n] = args;
+      if (!isCount(n, 0)) return this.close(conn, V, 'malformed $ack');
+      if (n > Math.max(conn.high, conn.hello)) return this.close(conn, V, `$ack ${n} beyond the last offset sent (${conn.high})`);
+      // An ack up to the hello's offset may arrive before the $welcome (a client's timer from the last
+      // connection): it says nothing new. Past the $welcome, it lets the store trim.
+      if (conn.live && n <= conn.high && n > s.trimTo) this.#trim(s, n);
+    } else {
+      this.close(conn, V, `unknown event ${event.slice(0, 40)}`);
+    }
+  }
+
+  /** Appends a server → client message to the session's history, and delivers it if the session is live here. */
+  send(id: string, event: string, args: unknown[]): Promise<number> {
+    if (typeof id != 'string' || !SESSION_ID.test(id)) return Promise.reject(new TypeError(`surewire: send: bad session id ${JSON.stringify(id)}`));
+    if (typeof event != 'string' || !event || event[0] == '$') return Promise.reject(new TypeError(`surewire: send: bad event name ${JSON.stringify(event)} (names starting with $ are the protocol's)`));
+    const s = this.#session(id);
+    return this.#out(s, async () => {
+      const offset = await this.#o.store.append(id, event, args);
+      const c = s.conn;
+      if (c?.live && !c.closed) await this.#deliver(s, c, offset, event, args);
+      return offset;
+    });
+  }
+
+  /** Delivers a message just appended to a live connection, with whatever the store got from elsewhere before it. */
+  async #deliver(s: Session, c: Conn, offset: number, event: string, args: unknown[]): Promise<void> {
+    if (offset == c.high + 1) {
+      c.high = offset;
+      return c.link.send('$m', [offset, event, ...args]);
+    }
+    const lost = (why: string): void => this.close(c, CloseCodes.tryAgain, why);
+    // The store's offsets went back: it lost the session under us. A new $hello resumes it (with a discontinuity).
+    if (offset <= c.high) return lost('session state lost by the store');
+    // Offsets skipped: another process sharing the store appended to this session. Deliver those first, in order.
+    let missed;
+    try {
+      missed = await this.#o.store.since(s.id, c.high);
+    } catch (e) {
+      this.#o.onError(e, s.id);
+      return lost('store failed');
+    }
+    if (c.closed) return;
+    if (!missed) return lost('history gap');
+    for (const m of missed)
+      if (m.offset == c.high + 1) {
+        c.high = m.offset;
+        c.link.send('$m', [m.offset, m.event, ...m.args]);
+      }
+  }
+
+  /** Session ids known here: the store's when it lists them, otherwise those with a connection or work in this process. */
+  async ids(): Promise<Iterable<string>> {
+    return (await this.#o.store.sessions?.()) ?? [...this.#sessions.keys()];
+  }
+
+  /** Final: closes every connection with 1001, releases every timer, and resolves once the work in progress has settled. */
+  async shutdown(): Promise<void> {
+    this.#closed = true;
+    for (const c of [...this.#conns]) this.close(c, CloseCodes.goingAway, 'server closing');
+    while (this.#busy.size) await Promise.allSettled([...this.#busy]);
+  }
+
+  #session(id: string): Session {
+    let s = this.#sessions.get(id);
+    if (!s) {
+      s = { id, conn: undefined, seq: null, handled: null, inbox: [], running: false, out: Promise.resolve(), outCount: 0, trimTo: 0, trimQueued: false };
+      this.#sessions.set(id, s);
+    }
+    return s;
+  }
+
+  /** Drops the in-process state of a session nothing refers to any more (the store keeps the rest). */
+  #forget(s: Session): void {
+    if (!s.conn && !s.running && !s.inbox.length && !s.outCount && this.#sessions.get(s.id) == s) this.#sessions.delete(s.id);
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
+    this.#busy.add(p);
+    const done = (): void => void this.#busy.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /** Runs `fn` after the session's earlier outgoing work. Never waits on the inbox, so a handler may await `send`. */
+  #out<T>(s: Session, fn: () => Promise<T>): Promise<T> {
+    s.outCount++;
+    const p = s.out.then(fn).finally(() => {
+      s.outCount--;
+      this.#forget(s);
+    });
+    s.out = p.catch(() => {});
+    return this.#track(p);
+  }
+
+  #trim(s: Session, n: number): void {
+    const trim = this.#o.store.trim;
+    s.trimTo = n;
+    if (!trim || s.trimQueued) return;
+    s.trimQueued = true;
+    this.#out(s, () => {
+      s.trimQueued = false;
+      return trim.call(this.#o.store, s.id, s.trimTo);
+    }).catch((e) => this.#o.onError(e, s.id));
+  }
+
+  #enqueue(s: Session, t: Task): void {
+    s.inbox.push(t);
+    if (!s.running) this.#track(this.#drain(s));
+  }
+
+  /** Processes the session's inbox one task at a time, so order holds although the store is async. */
+  async #drain(s: Session): Promise<void> {
+    s.running = true;
+    try {
+      for (let t; (t = s.inbox.shift()); ) {
+        const { conn } = t;
+        // A closed connection's messages are skipped: its client resends whatever was not acknowledged.
+        if (conn.closed) continue;
+        try {
+          if (t.hello) await this.#welcome(s, conn);
+          else await this.#message(s, conn, t.n, t.event, t.args);
+        } catch (e) {
+          this.#o.onError(e, s.id);
+          this.close(conn, CloseCodes.tryAgain, 'store failed');
+        }
+        if (!t.hello) conn.pending--;
+      }
+    } finally {
+      s.running = false;
+      this.#forget(s);
+    }
+  }
+
+  /** `$hello` → `$welcome`, then the replay, on the outgoing queue so that no live message slips between. */
+  #welcome(s: Session, conn: Conn): Promise<void> {
+    const { store } = this.#o;
+    return this.#out(s, async () => {
+      if (conn.closed) return;
+      const rec = await store.session(s.id);
+      s.seq = s.handled = rec.seq;
+      const last = rec.offset;
+      const from = conn.hello;
+      // Nothing to replay when the client is where the server is; otherwise the history must reach back.
+      const replay = from == last ? [] : from < last ? await store.since(s.id, from) : undefined;
+      if (conn.closed) return;
+      conn.link.send('$welcome', [s.seq, last, !!replay]);
+      conn.high = last;
+      conn.acked = s.seq ?? 0;
+      for (const m of replay ?? []) {
+        conn.link.send('$m', [m.offset, m.event, ...m.args]);
+        if (m.offset > conn.high) conn.high = m.offset;
+      }
+      conn.live = true;
+    });
+  }
+
+  async #message(s: Session, conn: Conn, n: number, event: string, args: unknown[]): Promise<void> {
+    if (s.seq != null && n <= s.seq) {
+      // Seen already (a resend): dropped, and acknowledged again.
+      conn.again = true;
+      return this.#ack(conn);
+    }
+    // Any number above the stored one is new: numbers may skip (a message the client's outbox dropped unsent).
+    // Stored first, then handed to the app: a store failure leaves the handler uncalled and the client resends.
+    await this.#o.store.accept(s.id, n);
+    s.seq = n;
+    try {
+      await this.#o.onMessage(s.id, event, ...args);
+    } catch (e) {
+      // The app's own failure: the message was handed over once, as promised; it is not handed over again.
+      this.#o.onError(e, s.id);
+    }
+    s.handled = n;
+    this.#ack(conn);
+  }
+
+  /** Schedules one cumulative `$ack` for everything handled so far: one per `ackDelay` at most. */
+  #ack(conn: Conn): void {
+    if (conn.closed || conn.ackTimer) return;
+    conn.ackTimer = setTimeout(() => {
+      conn.ackTimer = undefined;
+      const h = conn.session?.handled;
+      if (conn.closed || h == null || !(h > conn.acked || conn.again)) return;
+      conn.again = false;
+      conn.acked = h;
+      conn.link.send('$ack', [h]);
+    }, this.#o.ackDelay);
+  }
+}

@@ -1,0 +1,129 @@
+/** One server → client message kept in a session's history. */
+export interface StoredMessage {
+  /** Its offset: 1 for the session's first, then one more per message. */
+  offset: number;
+  event: string;
+  args: unknown[];
+}
+
+/** What a store knows of a session. */
+export interface SessionRecord {
+  /** The last client sequence number stored, or `null` when none was stored yet. */
+  seq: number | null;
+  /** The last server offset given out (0 for none). */
+  offset: number;
+}
+
+/**
+ * Where `reliable()` keeps each session's state: the client's last sequence number (for deduplication)
+ * and the server → client history (for replay). Every method is async, so a shared store (Redis, SQL)
+ * can back several server processes; a session then resumes on whichever process the client reaches.
+ *
+ * Within one process, the helper never runs two `accept` calls of a session at once, nor two of its
+ * `session`, `append`, `since` and `trim` calls (an `accept` may run alongside an `append`). Calls for
+ * different sessions run concurrently; with several processes on one store, anything may overlap.
+ *
+ * The guarantees hold while the store keeps what it was given. When it loses a session (or rolls it
+ * back), messages stored but not yet acknowledged to the client may be handed to `onMessage` again, and
+ * the client gets a `discontinuity` for the server's stream (a connected one is closed with 1013 first).
+ */
+export interface Store {
+  /**
+   * The session's state, read at every `$hello`. A session the store does not know (new, expired, or
+   * lost) is created, with `seq: null` and `offset: 0`, so that it is known from then on (to `sessions()`).
+   */
+  session(id: string): Promise<SessionRecord>;
+  /** Records `seq` as the session's last stored client sequence number; creates the session if needed. */
+  accept(id: string, seq: number): Promise<void>;
+  /** Appends a server → client message; creates the session if needed. Resolves with its offset. */
+  append(id: string, event: string, args: unknown[]): Promise<number>;
+  /**
+   * Every message after `offset`, in order (an empty array when there is none), or `undefined` when the
+   * history no longer reaches back to `offset` (or the session is unknown, or `offset` is beyond its last).
+   */
+  since(id: string, offset: number): Promise<StoredMessage[] | undefined>;
+  /** The client has everything up to `offset`: the store may drop those messages. Optional. */
+  trim?(id: string, offset: number): Promise<void>;
+  /** Every session id the store knows, for `broadcast`. Optional. */
+  sessions?(): Promise<Iterable<string>>;
+}
+
+/** Options of `memoryStore()`. */
+export interface MemoryStoreOptions {
+  /**
+   * Messages kept per session, acknowledged or not. A client that falls further behind than this resumes
+   * with `resumed: false` (a `discontinuity`). @default 1000
+   */
+  history?: number;
+  /**
+   * Sessions kept. Beyond this, the least recently used session is forgotten: its client is welcomed as
+   * new (`seq: null`) and resends what it has not seen acknowledged. @default 10000
+   */
+  sessions?: number;
+}
+
+interface MemorySession {
+  seq: number | null;
+  offset: number;
+  /** The messages kept: `log[i].offset == floor + 1 + i`. */
+  log: StoredMessage[];
+  /** The highest offset no longer kept (trimmed, or pushed out by `history`). */
+  floor: number;
+}
+
+/**
+ * The default store: everything in this process's memory, lost on restart (clients are then welcomed as
+ * new sessions and resend what was not acknowledged; the server's history is gone, so they see a
+ * `discontinuity`). Message arguments are kept by reference: do not mutate them after `send`.
+ */
+export function memoryStore(options: MemoryStoreOptions = {}): Store & { readonly size: number } {
+  const history = options.history ?? 1000;
+  const max = options.sessions ?? 10_000;
+  if (!(Number.isInteger(history) && history >= 0)) throw new TypeError(`surewire: memoryStore: \`history\` must be an integer >= 0, got ${history}`);
+  if (!(Number.isInteger(max) && max >= 1)) throw new TypeError(`surewire: memoryStore: \`sessions\` must be an integer >= 1, got ${max}`);
+  // A Map iterates in insertion order: re-inserting on use keeps the least recently used first.
+  const all = new Map<string, MemorySession>();
+  const get = (id: string, create: boolean): MemorySession | undefined => {
+    let s = all.get(id);
+    if (s) {
+      all.delete(id);
+      all.set(id, s);
+    } else if (create) {
+      all.set(id, (s = { seq: null, offset: 0, log: [], floor: 0 }));
+      if (all.size > max) all.delete(all.keys().next().value!);
+    }
+    return s;
+  };
+  return {
+    get size() {
+      return all.size;
+    },
+    async session(id) {
+      const s = get(id, true)!;
+      return { seq: s.seq, offset: s.offset };
+    },
+    async accept(id, seq) {
+      get(id, true)!.seq = seq;
+    },
+    async append(id, event, args) {
+      const s = get(id, true)!;
+      s.log.push({ offset: ++s.offset, event, args });
+      if (s.log.length > history) s.floor += s.log.length - history, s.log.splice(0, s.log.length - history);
+      return s.offset;
+    },
+    async since(id, offset) {
+      const s = get(id, false);
+      if (!s || offset < s.floor || offset > s.offset) return undefined;
+      return s.log.slice(offset - s.floor);
+    },
+    async trim(id, offset) {
+      const s = get(id, false);
+      if (!s) return;
+      const n = Math.min(offset, s.offset) - s.floor;
+      if (n > 0) s.log.splice(0, n), (s.floor += n);
+    },
+    async sessions() {
+      return [...all.keys()];
+    },
+  };
+}

@@ -1,0 +1,90 @@
+// The `ws` adapter: a `ws` WebSocket (or anything shaped like one) becomes a protocol connection.
+import type { Codec, Packet } from '../codec';
+import { CloseCodes, type Conn, type Engine } from './session';
+
+/**
+ * The part of a `ws` WebSocket the helper uses (structural, so surewire needs neither `ws` nor its types:
+ * a `WebSocket` from `ws` fits as is).
+ */
+export interface WsSocket {
+  readonly readyState: number;
+  send(data: string | ArrayBufferLike | ArrayBufferView): void;
+  close(code?: number, reason?: string): void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- `ws`'s own listener types
+  on(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+/** What the helper tells `onFrame` about a frame that is not the protocol's. */
+export interface FrameInfo {
+  /** The session the connection said `$hello` for. */
+  session: string;
+  /** The frame decoded by the codec, or `undefined` when the codec could not decode it. */
+  packet: Packet | undefined;
+}
+
+export interface WsAdapterOptions {
+  codec: Codec<unknown>;
+  maxFrame: number;
+  heartbeat: false | { ping: string; pong: string };
+  onFrame: ((ws: WsSocket, frame: string | Buffer, info: FrameInfo) => void) | undefined;
+  onError: (error: unknown, session: string | undefined) => void;
+}
+
+const OPEN = 1;
+
+/** What `ws` hands a 'message' listener (a Buffer, an ArrayBuffer, or an array of Buffers for fragments), as one Buffer. */
+const toBuffer = (d: unknown): Buffer =>
+  Buffer.isBuffer(d) ? d : Array.isArray(d) ? Buffer.concat(d as Uint8Array[]) : Buffer.from(d as ArrayBuffer);
+
+/** Wires one `ws` socket to the engine. */
+export function attachWs(engine: Engine, ws: WsSocket, o: WsAdapterOptions): Conn {
+  const { codec } = o;
+  const conn = engine.attach({
+    send(event, args) {
+      if (ws.readyState == OPEN) ws.send(codec.encode({ event, args }) as string);
+    },
+    close(code, reason) {
+      // A close reason is at most 123 bytes.
+      if (ws.readyState <= OPEN) ws.close(code, Buffer.byteLength(reason) > 123 ? Buffer.from(reason).subarray(0, 120).toString() : reason);
+    },
+  });
+  ws.on('close', () => engine.detach(conn));
+  // `ws` emits 'error' before closing on a bad frame; without a listener it would throw. 'close' follows.
+  ws.on('error', () => {});
+  ws.on('message', (data: unknown, isBinary: boolean) => {
+    if (conn.closed) return;
+    try {
+      onData(data, isBinary);
+    } catch (e) {
+      // Not the client's fault as far as we know (a codec or a bug of ours): 1011, and the client retries.
+      o.onError(e, conn.session?.id);
+      engine.close(conn, CloseCodes.internal, 'internal error');
+    }
+  });
+  const onData = (data: unknown, isBinary: boolean): void => {
+    const raw = toBuffer(data);
+    if (raw.length > o.maxFrame) return engine.close(conn, CloseCodes.tooBig, `frame too big (${raw.length} bytes, limit ${o.maxFrame})`);
+    const frame: string | Buffer = isBinary ? raw : raw.toString('utf8');
+    // The heartbeat is answered at any time, even before `$hello`.
+    if (o.heartbeat && frame === o.heartbeat.ping) return void (ws.readyState == OPEN && ws.send(o.heartbeat.pong));
+    let p: Packet | undefined;
+    try {
+      p = codec.decode(frame);
+    } catch {
+      p = undefined;
+    }
+    const event = p?.event;
+    if (typeof event == 'string' && event[0] == '$') {
+      // A `$` name is the protocol's: as a request (with an id), or without arguments, it is malformed.
+      if (p!.id != null || !Array.isArray(p!.args)) return engine.close(conn, CloseCodes.violation, `malformed ${event.slice(0, 40)}`);
+      return engine.receive(conn, event, p!.args);
+    }
+    if (!engine.greeted(conn)) return engine.close(conn, CloseCodes.violation, 'expected $hello first');
+    try {
+      o.onFrame?.(ws, frame, { session: conn.session!.id, packet: p });
+    } catch (e) {
+      o.onError(e, conn.session!.id);
+    }
+  };
+  return conn;
+}
