@@ -111,6 +111,8 @@ export function checkSource(code, { module = true } = {}) {
           const allowed =
             // x instanceof Function
             (parent?.type === 'BinaryExpression' && parent.operator === 'instanceof' && key === 'right') ||
+            // x === Function, x !== Function (Vue's props: `opt.type !== Function`): a comparison runs no code
+            (parent?.type === 'BinaryExpression' && ['===', '!==', '==', '!='].includes(parent.operator)) ||
             // typeof Function
             (parent?.type === 'UnaryExpression' && parent.operator === 'typeof') ||
             // Function.prototype.* (except .constructor, checked below), Function.length, ...
@@ -229,6 +231,7 @@ const SELF_TEST = [
   ['if (x instanceof Function) y(); typeof Function; Function.prototype.call.call(f)', []],
   ['const o = { eval: 1, Function: 2 }; o.evaluate(); label: for (;;) break label', []],
   ['class E extends Error { constructor(m) { super(m) } } new e.constructor("message")', []],
+  ['if (opt.type !== Function && f === Function) g()', []],
 ];
 
 function selfTest() {
