@@ -16,6 +16,12 @@ export interface ReliableOptions {
    * reconnect, since a reliable message is sent until it is acknowledged. @default 1048576
    */
   maxFrame?: number;
+  /**
+   * The most messages on the wire without an acknowledgement; the next ones wait (kept like the others)
+   * until acknowledgements make room. Keep it below the server's `maxPending` (1000), which closes a
+   * connection that floods it. @default 500
+   */
+  window?: number;
 }
 
 /** Events of the reliable layer. */
@@ -67,13 +73,18 @@ export function reliable(o: ReliableOptions = {}): Reliable {
   let seq = 0;
   let acked = 0;
   let seen = 0;
-  // Sequenced frames handed to a socket and not acknowledged yet, in order.
+  // Sequenced frames handed to this layer and not acknowledged yet, in order; the first `wire` of them are
+  // on the current connection's wire, the rest wait for room in the window.
   let unacked: [number, unknown][] = [];
+  let wire = 0;
   // Sequence numbers of frames made but not handed to a socket yet (in the outbox).
   const made = new Map<unknown, number>();
   let waiters: [number, () => void][] = [];
   // The connection that said hello and waits for, or got, its welcome.
-  let live: { ctx: TransportContext; conn: TransportConnection; info: { recovered?: boolean } | undefined } | undefined;
+  // `ready` once its welcome is handled: only then may app messages go on it, after the resent ones.
+  let live:
+    | { ctx: TransportContext; conn: TransportConnection; info: { recovered?: boolean } | undefined; ready?: boolean }
+    | undefined;
 
   // A message is pending until acknowledged or dropped: `delivered()` waits for those made before it.
   const settle = (): void => {
@@ -114,11 +125,16 @@ export function reliable(o: ReliableOptions = {}): Reliable {
           }
         });
       };
+      // Puts waiting messages on the wire while the window has room.
+      const fill = (): void => {
+        while (live?.ready && wire < (o.window ?? 500) && wire < unacked.length) live.conn.send(unacked[wire++]![1]);
+      };
       const ack = (n: number): void => {
         if (n > acked) acked = n;
-        while (unacked.length && unacked[0]![0] <= n) unacked.shift();
+        while (unacked.length && unacked[0]![0] <= n) unacked.shift(), wire && wire--;
         settle();
         save();
+        fill();
       };
       const put = (p: Packet): unknown => live?.conn.send(codec.encode(p));
 
@@ -161,9 +177,10 @@ export function reliable(o: ReliableOptions = {}): Reliable {
             case '$welcome':
               if (!live) return nothing;
               if (!b && a !== seen) ev.emit('discontinuity', { from: seen, to: (seen = a as number) });
-              ack(n ?? 0);
               // What the server has not stored goes again, in order, before the outbox (which open() flushes).
-              for (const [, x] of unacked) live.conn.send(x);
+              live.ready = true;
+              wire = 0;
+              ack(n ?? 0);
               live.ctx.open(live.info);
               return nothing;
           }
@@ -185,7 +202,8 @@ export function reliable(o: ReliableOptions = {}): Reliable {
           if (early !== false) hello(early);
           return {
             send(f) {
-              if (!c!.send(f)) return false;
+              // Before the welcome, a message would overtake the resent ones: the outbox keeps it until then.
+              if (live?.ctx != ctx || !live.ready) return false;
               let n = made.get(f);
               if (n === undefined) {
                 // A frame restored from storage on this page load: its sequence number is inside.
@@ -196,11 +214,11 @@ export function reliable(o: ReliableOptions = {}): Reliable {
                   // not a frame of ours
                 }
               }
-              if (n !== undefined) {
-                made.delete(f);
-                unacked.push([n, f]);
-                save();
-              }
+              if (n === undefined) return c!.send(f);
+              made.delete(f);
+              unacked.push([n, f]);
+              save();
+              fill();
               return true;
             },
             close(code, reason) {

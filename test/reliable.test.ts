@@ -333,3 +333,30 @@ describe('reliable: what send refuses', () => {
     expect(s.stored).toEqual([['small', 'x']]);
   });
 });
+
+describe('reliable: window', () => {
+  it('keeps at most `window` messages on the wire without an acknowledgement; acks make room, in order', async () => {
+    const s = protocolServer({ ack: false });
+    const c = client(s.srv.url, { reliable: reliable({ window: 2 }) });
+    await net();
+    for (let k = 1; k <= 5; k++) expect(c.send('m', k)).toBe('sent');
+    await net();
+    expect(s.arrived).toEqual([1, 2]);
+    s.socket!.send(JSON.stringify(['$ack', 1]));
+    await net();
+    expect(s.arrived).toEqual([1, 2, 3]);
+    s.socket!.send(JSON.stringify(['$ack', 3]));
+    await net();
+    expect(s.arrived).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('sends nothing of the app before the welcome, even with an empty outbox', async () => {
+    const s = protocolServer({ welcome: false });
+    const c = client(s.srv.url, { reliable: reliable() });
+    await net();
+    expect(c.connection.state).toBe('connecting');
+    expect(c.send('m', 1)).toBe('queued');
+    await net();
+    expect(frames(s).map((f) => f[0])).toEqual(['$hello']);
+  });
+});
