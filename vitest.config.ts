@@ -5,6 +5,8 @@ export default defineConfig({
     // Tests run in Node; a file opts into a DOM with a `// @vitest-environment jsdom` docblock.
     environment: 'node',
     include: ['test/**/*.test.ts'],
+    // Builds dist/ when it is missing: some tests load the built library.
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 20_000,
     pool: 'forks',
     // Type-level tests (expectTypeOf / assertType) live in test/**/*.test-d.ts and are

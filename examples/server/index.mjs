@@ -1,65 +1,141 @@
-// The example chat server: one Node process serving the pages and a native WebSocket endpoint.
-// `npm start` builds surewire and runs this; PORT changes the port (default 3000).
+// The demo: one Node process serving every example page and three real-time endpoints on one port.
+//   /ws          the chat over a native WebSocket, speaking surewire's reliable protocol (surewire/server)
+//   /socket.io/  the same chat over socket.io (socket.io's default path)
+//   /legacy      the "existing chat" of examples/existing-chat/: its own server, not reliable
+// `npm start` builds surewire and the React/Vue pages, then runs this; PORT and HOST change where it listens.
 import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
-import { extname, join, normalize } from 'node:path';
+import { existsSync } from 'node:fs';
+import { normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
+import { Server as SocketIoServer } from 'socket.io';
+import { staticFiles } from './static.mjs';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-// Only these folders are served, so the rest of the repository is not.
-const served = { '/dist/': 'dist', '/cdn/': 'examples/cdn' };
-const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.map': 'application/json', '.css': 'text/css' };
+const at = (rel) => fileURLToPath(new URL(rel, import.meta.url));
 
-export function startServer(port = Number(process.env.PORT ?? 3000), host = process.env.HOST) {
-  const http = createServer(async (req, res) => {
+/** The pages and files served, URL prefix → folder. Nothing else of the repository is served. */
+const routes = {
+  '/dist/': at('../../dist/'),
+  '/shared/': at('../shared/'),
+  '/cdn/': at('../cdn/'),
+  '/esm/': at('../esm/'),
+  '/socket.io/': at('../socket.io/'),
+  '/existing-chat/': at('../existing-chat/'),
+  '/react/': at('../react/'),
+  '/vue/': at('../vue/'),
+};
+const files = { '/': at('../index.html'), '/index.html': at('../index.html') };
+// The pages that prove surewire needs no inline script and no eval get the strict policy as a header too.
+const strict = ['/', '/index.html', '/cdn/', '/esm/', '/socket.io/'];
+
+let legacyMissing = false;
+/** The existing chat's server (examples/existing-chat/server.mjs), or `undefined` while that file does not exist. */
+async function loadLegacy(log, chaos) {
+  const url = new URL('../existing-chat/server.mjs', import.meta.url);
+  if (!existsSync(url)) {
+    if (!legacyMissing) log.warn('surewire demo: examples/existing-chat/server.mjs not found: /legacy answers 404');
+    legacyMissing = true;
+    return undefined;
+  }
+  const { legacyChat } = await import(url.href);
+  return await legacyChat({ chaos });
+}
+
+/** Refuses an upgrade with a bare HTTP status. */
+const refuse = (socket, status, text) => {
+  socket.on('error', () => {});
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+};
+
+/**
+ * Starts the demo server. Resolves once it listens, with its `port` and `close()`, which closes every
+ * connection (ws, socket.io, the legacy chat, HTTP) and resolves when the port is free.
+ *
+ * Options (for tests): `chaos: { min, max }`, the range in ms after which a `?chaos=1` connection is
+ * terminated (default 2000–5000; the existing chat's server gets it too); `log`, where warnings and errors
+ * go (default `console`).
+ */
+export async function startServer(port = Number(process.env.PORT) || 3000, host = process.env.HOST, options = {}) {
+  const log = options.log ?? console;
+  // Imported here, so that a missing build is one clear error.
+  if (!existsSync(at('../../dist/surewire.server.mjs'))) throw new Error('surewire demo: dist/ is missing: run `npm run build` first');
+  const { chatServer } = await import('./chat.mjs');
+  const chat = chatServer({ chaos: options.chaos, log });
+  const legacy = await loadLegacy(log, options.chaos).catch((e) => void log.error('surewire demo: the existing chat failed to start:', e));
+
+  const http = createServer();
+  // Every TCP connection (keep-alive requests and upgraded sockets alike), so that close() can end them.
+  const sockets = new Set();
+  http.on('connection', (s) => (sockets.add(s), s.once('close', () => sockets.delete(s))));
+
+  // socket.io: the reliable chat over socket.io at its default path. Its connection state recovery stays
+  // off: surewire's protocol replaces it.
+  const io = new SocketIoServer(http, { serveClient: false, destroyUpgrade: false });
+  io.on('connection', (socket) => chat.socketIo(socket, { chaos: socket.handshake.query.chaos == '1' }));
+  // engine.io took over the server's 'request' and 'upgrade' events for every URL under /socket.io/, but
+  // /socket.io/ is also the socket.io page. So this server routes both itself: a request carrying engine.io's
+  // `EIO` parameter goes to engine.io, every other one is a file.
+  http.removeAllListeners('request');
+  http.removeAllListeners('upgrade');
+
+  const serve = staticFiles(routes, { files, csp: strict });
+  http.on('request', (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname.startsWith('/socket.io/') && url.searchParams.has('EIO')) return io.engine.handleRequest(req, res);
+    serve(req, res);
+  });
+
+  // The chat over a native WebSocket.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+  wss.on('connection', (ws, req) => chat.ws(ws, { chaos: new URL(req.url ?? '/', 'http://x').searchParams.get('chaos') == '1' }));
+
+  http.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path == '/') return res.writeHead(302, { location: '/cdn/' }).end();
-    const prefix = Object.keys(served).find((p) => path.startsWith(p));
-    const rel = prefix && normalize(path.slice(prefix.length) || 'index.html');
-    if (!rel || rel.startsWith('..')) return res.writeHead(404).end('not found');
-    try {
-      const body = await readFile(join(root, served[prefix], rel.endsWith('/') ? rel + 'index.html' : rel));
-      res.writeHead(200, { 'content-type': types[extname(rel)] ?? 'application/octet-stream' }).end(body);
-    } catch {
-      res.writeHead(404).end('not found');
+    if (path == '/ws') return wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    if (path == '/socket.io/') return io.engine.handleUpgrade(req, socket, head);
+    if (path == '/legacy') {
+      if (!legacy) return refuse(socket, 404, 'Not Found');
+      return legacy.wss.handleUpgrade(req, socket, head, (ws) => legacy.wss.emit('connection', ws, req));
     }
+    refuse(socket, 404, 'Not Found');
   });
 
-  const history = [];
-  const wss = new WebSocketServer({ server: http, path: '/ws' });
-  const broadcast = (frame) => wss.clients.forEach((c) => c.readyState == 1 && c.send(frame));
-  wss.on('connection', (ws) => {
-    ws.on('message', (data, binary) => {
-      if (binary) return;
-      const text = data.toString();
-      if (text == 'ping') return ws.send('pong');
-      let m;
-      try {
-        m = JSON.parse(text);
-      } catch {
-        return ws.close(1003, 'not JSON');
-      }
-      // Events: ["message", nick, text] and ["typing", nick]. Requests: {id, event: "history"}.
-      if (Array.isArray(m) && m[0] == 'message' && typeof m[1] == 'string' && typeof m[2] == 'string') {
-        const msg = { nick: m[1].slice(0, 32), text: m[2].slice(0, 2000), at: Date.now() };
-        history.push(msg);
-        if (history.length > 50) history.shift();
-        broadcast(JSON.stringify(['message', msg]));
-      } else if (Array.isArray(m) && m[0] == 'typing' && typeof m[1] == 'string') {
-        broadcast(JSON.stringify(['typing', m[1].slice(0, 32)]));
-      } else if (m && typeof m.id == 'number' && m.event == 'history') {
-        ws.send(JSON.stringify({ id: m.id, result: history }));
-      }
+  let closing;
+  const close = () =>
+    (closing ??= (async () => {
+      // The reliable chat first: it closes its connections with 1001 and lets handlers in progress settle.
+      await chat.close();
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise((resolve) => wss.close(() => resolve()));
+      if (legacy) await Promise.resolve(legacy.close()).catch((e) => log.error('surewire demo: closing the existing chat:', e));
+      // io.close() disconnects socket.io's clients, closes engine.io, then the HTTP server, which waits for
+      // every TCP connection to end: ended at once here, keep-alive and upgraded ones included.
+      const ioClosed = io.close();
+      for (const s of sockets) s.destroy();
+      await ioClosed;
+      if (http.listening) await new Promise((resolve) => http.close(() => resolve()));
+    })());
+
+  try {
+    await new Promise((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(port, host, () => (http.off('error', reject), resolve()));
     });
-  });
-
-  return new Promise((resolve) =>
-    http.listen(port, host, () => resolve({ http, wss, port: http.address().port, close: () => (wss.close(), http.close()) })),
-  );
+  } catch (e) {
+    // The port is taken (or the host is wrong): nothing may stay alive behind the error.
+    await close();
+    throw e;
+  }
+  return { port: http.address().port, http, io, wss, chat, close };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) == normalize(process.argv[1])) {
-  const { port } = await startServer();
-  console.log(`surewire example chat on http://localhost:${port}`);
+  const { port, close } = await startServer().catch((e) => {
+    console.error(e.message ?? e);
+    process.exit(1);
+  });
+  console.log(`surewire demo on http://localhost:${port}`);
+  const stop = () => close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
 }
