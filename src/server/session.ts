@@ -136,7 +136,8 @@ export class Engine {
 
   /** A protocol frame (an event whose name starts with `$`) from a connection. */
   receive(conn: Conn, event: string, args: unknown[]): void {
-    if (conn.closed) return;
+    // A closing server takes nothing new: what it does not acknowledge, the client resends elsewhere.
+    if (conn.closed || this.#closed) return;
     const V = CloseCodes.violation;
     if (event == '$hello') {
       if (conn.session) return this.close(conn, V, 'second $hello');
@@ -221,7 +222,14 @@ export class Engine {
   /** Final: closes every connection with 1001, releases every timer, and resolves once the work in progress has settled. */
   async shutdown(): Promise<void> {
     this.#closed = true;
-    for (const c of [...this.#conns]) this.close(c, CloseCodes.goingAway, 'server closing');
+    // What was received is finished and acknowledged before the connections close: otherwise the clients
+    // resend messages already handled, and a server that restarts with a store that forgets (the memory
+    // store) would hand them over twice.
+    while (this.#busy.size) await Promise.allSettled([...this.#busy]);
+    for (const c of [...this.#conns]) {
+      this.#sendAck(c);
+      this.close(c, CloseCodes.goingAway, 'server closing');
+    }
     while (this.#busy.size) await Promise.allSettled([...this.#busy]);
   }
 
@@ -342,13 +350,16 @@ export class Engine {
   /** Schedules one cumulative `$ack` for everything handled so far: one per `ackDelay` at most. */
   #ack(conn: Conn): void {
     if (conn.closed || conn.ackTimer) return;
-    conn.ackTimer = setTimeout(() => {
-      conn.ackTimer = undefined;
-      const h = conn.session?.handled;
-      if (conn.closed || h == null || !(h > conn.acked || conn.again)) return;
-      conn.again = false;
-      conn.acked = h;
-      conn.link.send('$ack', [h]);
-    }, this.#o.ackDelay);
+    conn.ackTimer = setTimeout(() => this.#sendAck(conn), this.#o.ackDelay);
+  }
+
+  #sendAck(conn: Conn): void {
+    clearTimeout(conn.ackTimer);
+    conn.ackTimer = undefined;
+    const h = conn.session?.handled;
+    if (conn.closed || h == null || !(h > conn.acked || conn.again)) return;
+    conn.again = false;
+    conn.acked = h;
+    conn.link.send('$ack', [h]);
   }
 }

@@ -597,6 +597,19 @@ describe('close', () => {
     expect(timers.live().filter((t) => t.includes('src/server') && !t.includes('node_modules/ws'))).toEqual([]);
   });
 
+  it('acknowledges what it handled before closing, so a restart with a forgetful store hands nothing over twice', async () => {
+    const handled: unknown[] = [];
+    const { url, server } = await serveWs({ ackDelay: 60_000, onMessage: (_s, _e, n) => void handled.push(n) });
+    const a = await hello(url, sid());
+    a.client.send('$m', 1, 'e', 1);
+    a.client.send('$m', 2, 'e', 2);
+    await waitFor(() => handled.length == 2, 2000, 'both handled');
+    expect(a.client.acks()).toEqual([]); // the ack waits for its (long) delay
+    await server.close();
+    expect((await a.client.closeOf()).code).toBe(1001);
+    expect(a.client.acks()).toEqual([2]); // it arrived before the close
+  });
+
   it('validates its options', () => {
     expect(() => reliable({} as never)).toThrow(/onMessage/);
     expect(() => reliable({ onMessage() {}, maxFrame: -1 })).toThrow(/maxFrame/);
