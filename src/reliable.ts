@@ -205,8 +205,9 @@ export function reliable(o: ReliableOptions = {}): Reliable {
               // Before the welcome, a message would overtake the resent ones: the outbox keeps it until then.
               if (live?.ctx != ctx || !live.ready) return false;
               let n = made.get(f);
-              if (n === undefined) {
-                // A frame restored from storage on this page load: its sequence number is inside.
+              // Only a text frame the outbox restored from storage on this page load can be ours and unknown: its
+              // sequence number is inside. Without storage nothing is restored, so nothing is decoded.
+              if (n === undefined && storage && typeof f == 'string') {
                 try {
                   const p = codec.decode(f);
                   if (p.event == '$m') n = p.args[0] as number;
