@@ -77,8 +77,20 @@ export function reliable(o: ReliableOptions = {}): Reliable {
   // on the current connection's wire, the rest wait for room in the window.
   let unacked: [number, unknown][] = [];
   let wire = 0;
-  // Sequence numbers of frames made but not handed to a socket yet (in the outbox).
-  const made = new Map<unknown, number>();
+  // Frames made but not handed to a socket yet (in the outbox), oldest first, and their sequence numbers. The
+  // outbox hands them on in the order they were made, so two arrays do what a Map would, in less memory and
+  // without hashing every frame.
+  const made: unknown[] = [];
+  const madeSeq: number[] = [];
+  // Takes a frame out of `made`; returns its sequence number, or undefined when it is not one of them.
+  const take = (f: unknown): number | undefined => {
+    const i = made[0] === f ? 0 : made.indexOf(f);
+    if (i < 0) return undefined;
+    const n = madeSeq[i];
+    if (i) made.splice(i, 1), madeSeq.splice(i, 1);
+    else made.shift(), madeSeq.shift();
+    return n;
+  };
   let waiters: [number, () => void][] = [];
   // The connection that said hello and waits for, or got, its welcome.
   // `ready` once its welcome is handled: only then may app messages go on it, after the resent ones.
@@ -88,8 +100,7 @@ export function reliable(o: ReliableOptions = {}): Reliable {
 
   // A message is pending until acknowledged or dropped: `delivered()` waits for those made before it.
   const settle = (): void => {
-    let low = unacked.length ? unacked[0]![0] : Infinity;
-    for (const n of made.values()) low = Math.min(low, n);
+    const low = Math.min(unacked.length ? unacked[0]![0] : Infinity, madeSeq.length ? madeSeq[0]! : Infinity);
     waiters = waiters.filter(([n, resolve]) => (n < low ? (resolve(), false) : true));
   };
 
@@ -152,9 +163,14 @@ export function reliable(o: ReliableOptions = {}): Reliable {
           if (p.id != null || p.event == null) return codec.encode(p);
           // `$` names are the protocol's: the server would close the connection for good.
           if (p.event[0] == '$') throw new TypeError(`"${p.event}" is reserved (event names starting with $)`);
+          // Over WebSocket the event `binary` is a bare binary frame, with no room for a sequence number (socket.io
+          // packets carry binary inside): refused rather than sent unsequenced, or mangled by JSON.
+          if (p.event == 'binary' && !inner.codec)
+            throw new TypeError('binary frames cannot carry a sequence number: send the data as text (base64, say)');
           const f = codec.encode({ event: '$m', args: [seq + 1, p.event, ...p.args] });
           if (frameSize(f) > (o.maxFrame ?? 1 << 20)) throw new RangeError(`the message is larger than maxFrame (${o.maxFrame ?? 1 << 20})`);
-          made.set(f, ++seq);
+          made.push(f);
+          madeSeq.push(++seq);
           save();
           return f;
         },
@@ -204,7 +220,7 @@ export function reliable(o: ReliableOptions = {}): Reliable {
             send(f) {
               // Before the welcome, a message would overtake the resent ones: the outbox keeps it until then.
               if (live?.ctx != ctx || !live.ready) return false;
-              let n = made.get(f);
+              let n = take(f);
               // Only a text frame the outbox restored from storage on this page load can be ours and unknown: its
               // sequence number is inside. Without storage nothing is restored, so nothing is decoded.
               if (n === undefined && storage && typeof f == 'string') {
@@ -216,7 +232,6 @@ export function reliable(o: ReliableOptions = {}): Reliable {
                 }
               }
               if (n === undefined) return c!.send(f);
-              made.delete(f);
               unacked.push([n, f]);
               save();
               fill();
@@ -231,7 +246,7 @@ export function reliable(o: ReliableOptions = {}): Reliable {
           };
         },
         drop(f) {
-          if (made.delete(f)) settle();
+          if (take(f) !== undefined) settle();
         },
       };
     },

@@ -206,6 +206,36 @@ describe('reliable: client → server', () => {
     expect(s.stored).toEqual([['m', 2]]);
   });
 
+  it('forgets a message dropped behind older queued ones, and sends the others with their own numbers', async () => {
+    const s = protocolServer({ ack: false });
+    const delivery = reliable();
+    const c = client(s.srv.url, { reliable: delivery, queue: { max: 2, overflow: 'drop-newest' }, autoConnect: false });
+    const drops = record(c, 'drop');
+    c.send('m', 1);
+    c.send('m', 2);
+    c.send('m', 3); // dropped: the newest, behind two queued ones
+    let first = false;
+    void delivery.delivered().then(() => (first = true));
+    c.connect();
+    await net();
+    expect(drops.map((d) => d.message)).toEqual([{ event: 'm', args: [3] }]);
+    c.send('m', 4);
+    await net();
+    expect(s.arrived).toEqual([1, 2, 4]);
+    let done = false;
+    void delivery.delivered().then(() => (done = true));
+    s.socket!.send(JSON.stringify(['$ack', 1]));
+    await net();
+    expect(first).toBe(false);
+    s.socket!.send(JSON.stringify(['$ack', 2]));
+    await net();
+    expect(first).toBe(true);
+    expect(done).toBe(false);
+    s.socket!.send(JSON.stringify(['$ack', 4]));
+    await net();
+    expect(done).toBe(true);
+  });
+
   it('delivered() resolves at once when nothing is pending', async () => {
     const delivery = reliable();
     await expect(delivery.delivered()).resolves.toBeUndefined();
@@ -319,6 +349,18 @@ describe('reliable: what send refuses', () => {
     expect(() => c.send('$m', 1)).toThrow(expect.objectContaining({ code: 'encode' }));
     c.send('ok', 1);
     await net();
+    expect(s.stored).toEqual([['ok', 1]]);
+  });
+
+  it('refuses a binary frame over WebSocket, which has no room for a sequence number, instead of mangling it', async () => {
+    const s = protocolServer();
+    const c = client(s.srv.url, { reliable: reliable() });
+    await net();
+    expect(() => c.send('binary', new Uint8Array([1, 2]).buffer)).toThrow(/binary frames cannot carry a sequence number/);
+    expect(() => c.send('binary', new Uint8Array([1, 2]).buffer)).toThrow(expect.objectContaining({ code: 'encode' }));
+    c.send('ok', 1);
+    await net();
+    expect(s.arrived).toEqual([1]);
     expect(s.stored).toEqual([['ok', 1]]);
   });
 
