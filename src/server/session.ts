@@ -160,11 +160,12 @@ export class Engine {
     const s = conn.session;
     if (!s) return this.close(conn, V, 'expected $hello first');
     if (event == '$m') {
-      const [n, name, ...rest] = args;
+      const n = args[0];
+      const name = args[1];
       if (!isCount(n, 1)) return this.close(conn, V, 'malformed $m: bad sequence number');
       if (typeof name != 'string' || !name || name[0] == '$') return this.close(conn, V, 'malformed $m: bad event name');
       if (++conn.pending > this.#o.maxPending) return this.close(conn, CloseCodes.tryAgain, 'flood: too many messages awaiting the store');
-      this.#enqueue(s, { conn, n, event: name, args: rest });
+      this.#enqueue(s, { conn, n, event: name, args: args.slice(2) });
     } else if (event == '$ack') {
       const [n] = args;
       if (!isCount(n, 0)) return this.close(conn, V, 'malformed $ack');
@@ -179,23 +180,37 @@ export class Engine {
 
   /** Appends a server → client message to the session's history, and delivers it if the session is live here. */
   send(id: string, event: string, args: unknown[]): Promise<number> {
-    if (typeof id != 'string' || !SESSION_ID.test(id)) return Promise.reject(new TypeError(`surewire: send: bad session id ${JSON.stringify(id)}`));
+    // A session known here has a valid id already.
+    let s = this.#sessions.get(id);
+    if (!s && (typeof id != 'string' || !SESSION_ID.test(id))) return Promise.reject(new TypeError(`surewire: send: bad session id ${JSON.stringify(id)}`));
     if (typeof event != 'string' || !event || event[0] == '$') return Promise.reject(new TypeError(`surewire: send: bad event name ${JSON.stringify(event)} (names starting with $ are the protocol's)`));
-    const s = this.#session(id);
-    return this.#out(s, async () => {
-      const offset = await this.#o.store.append(id, event, args);
-      const c = s.conn;
-      if (c?.live && !c.closed) await this.#deliver(s, c, offset, event, args);
-      return offset;
-    });
+    s ??= this.#session(id);
+    let r: number | Promise<number>;
+    try {
+      r = this.#out(s, () => {
+        const offset = this.#o.store.append(id, event, args);
+        return isThenable(offset) ? Promise.resolve(offset).then((o) => this.#appended(s, o, event, args)) : this.#appended(s, offset, event, args);
+      });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return isThenable(r) ? r : Promise.resolve(r);
   }
 
-  /** Delivers a message just appended to a live connection, with whatever the store got from elsewhere before it. */
-  async #deliver(s: Session, c: Conn, offset: number, event: string, args: unknown[]): Promise<void> {
+  /** A message is appended: delivers it if the session is live here. A promise only when a catch-up needs the store. */
+  #appended(s: Session, offset: number, event: string, args: unknown[]): number | Promise<number> {
+    const c = s.conn;
+    if (!c?.live || c.closed) return offset;
     if (offset == c.high + 1) {
       c.high = offset;
-      return c.link.send('$m', [offset, event, ...args]);
+      c.link.send('$m', [offset, event, ...args]);
+      return offset;
     }
+    return this.#catchUp(s, c, offset, event, args).then(() => offset);
+  }
+
+  /** Delivers a message appended out of step with this connection, with whatever the store got from elsewhere before it. */
+  async #catchUp(s: Session, c: Conn, offset: number, event: string, args: unknown[]): Promise<void> {
     const lost = (why: string): void => this.close(c, CloseCodes.tryAgain, why);
     // The store's offsets went back: it lost the session under us. A new $hello resumes it (with a discontinuity).
     if (offset <= c.high) return lost('session state lost by the store');
@@ -256,15 +271,39 @@ export class Engine {
     return p;
   }
 
-  /** Runs `fn` after the session's earlier outgoing work. Never waits on the inbox, so a handler may await `send`. */
-  #out<T>(s: Session, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` after the session's earlier outgoing work. Never waits on the inbox, so a handler may await
+   * `send`. When no earlier work is pending, `fn` runs at once, and a synchronous answer (a store that
+   * answered at once) is returned as is, without a promise; `fn` throwing then throws here.
+   */
+  #out<T>(s: Session, fn: () => T | Promise<T>): T | Promise<T> {
+    if (s.outCount) {
+      s.outCount++;
+      return this.#outTail(s, s.out.then(fn));
+    }
     s.outCount++;
-    const p = s.out.then(fn).finally(() => {
+    let r: T | Promise<T>;
+    try {
+      r = fn();
+    } catch (e) {
+      s.outCount--;
+      this.#forget(s);
+      throw e;
+    }
+    if (isThenable(r)) return this.#outTail(s, r);
+    s.outCount--;
+    this.#forget(s);
+    return r;
+  }
+
+  /** Makes `p` (counted in `outCount` already) the last of the session's outgoing work. */
+  #outTail<T>(s: Session, p: Promise<T>): Promise<T> {
+    const q = p.finally(() => {
       s.outCount--;
       this.#forget(s);
     });
-    s.out = p.catch(() => {});
-    return this.#track(p);
+    s.out = q.catch(() => {});
+    return this.#track(q);
   }
 
   #trim(s: Session, n: number): void {
@@ -272,42 +311,78 @@ export class Engine {
     s.trimTo = n;
     if (!trim || s.trimQueued) return;
     s.trimQueued = true;
-    this.#out(s, () => {
-      s.trimQueued = false;
-      return trim.call(this.#o.store, s.id, s.trimTo);
-    }).catch((e) => this.#o.onError(e, s.id));
+    const failed = (e: unknown): void => this.#o.onError(e, s.id);
+    let r;
+    try {
+      r = this.#out(s, () => {
+        s.trimQueued = false;
+        return trim.call(this.#o.store, s.id, s.trimTo);
+      });
+    } catch (e) {
+      return failed(e);
+    }
+    if (isThenable(r)) r.then(undefined, failed);
   }
 
   #enqueue(s: Session, t: Task): void {
     s.inbox.push(t);
-    if (!s.running) this.#track(this.#drain(s));
+    if (!s.running) this.#drain(s);
   }
 
-  /** Processes the session's inbox one task at a time, so order holds although the store is async. */
-  async #drain(s: Session): Promise<void> {
+  /**
+   * Processes the session's inbox one task at a time, so order holds although the store is async:
+   * synchronously while the store and the handler answer synchronously (no promise per message), and
+   * from the first promise on, after it settles (`#resume`).
+   */
+  #drain(s: Session): void {
     s.running = true;
+    let waiting = false;
     try {
       for (let t; (t = s.inbox.shift()); ) {
         const { conn } = t;
         // A closed connection's messages are skipped: its client resends whatever was not acknowledged.
         if (conn.closed) continue;
+        let r;
         try {
-          const r = t.hello ? this.#welcome(s, conn) : this.#message(s, conn, t.n, t.event, t.args);
-          if (isThenable(r)) await r;
+          r = t.hello ? this.#welcome(s, conn) : this.#message(s, conn, t.n, t.event, t.args);
         } catch (e) {
-          this.#o.onError(e, s.id);
-          this.close(conn, CloseCodes.tryAgain, 'store failed');
+          this.#failed(s, conn, e);
+        }
+        if (isThenable(r)) {
+          waiting = true;
+          this.#track(this.#resume(s, t, r));
+          return;
         }
         if (!t.hello) conn.pending--;
       }
     } finally {
-      s.running = false;
-      this.#forget(s);
+      if (!waiting) {
+        s.running = false;
+        this.#forget(s);
+      }
     }
   }
 
+  /** Waits for a task that answered with a promise, then goes on with the inbox. */
+  async #resume(s: Session, t: Task, r: PromiseLike<unknown>): Promise<void> {
+    try {
+      await r;
+    } catch (e) {
+      this.#failed(s, t.conn, e);
+    } finally {
+      if (!t.hello) t.conn.pending--;
+      s.running = false;
+    }
+    this.#drain(s);
+  }
+
+  #failed(s: Session, conn: Conn, e: unknown): void {
+    this.#o.onError(e, s.id);
+    this.close(conn, CloseCodes.tryAgain, 'store failed');
+  }
+
   /** `$hello` → `$welcome`, then the replay, on the outgoing queue so that no live message slips between. */
-  #welcome(s: Session, conn: Conn): Promise<void> {
+  #welcome(s: Session, conn: Conn): void | Promise<void> {
     const { store } = this.#o;
     return this.#out(s, async () => {
       if (conn.closed) return;

@@ -16,8 +16,10 @@ export interface SessionRecord {
 
 /**
  * Where `reliable()` keeps each session's state: the client's last sequence number (for deduplication)
- * and the server → client history (for replay). Every method is async, so a shared store (Redis, SQL)
+ * and the server → client history (for replay). Every method may be async, so a shared store (Redis, SQL)
  * can back several server processes; a session then resumes on whichever process the client reaches.
+ * `accept`, `append` and `trim` may also answer synchronously (a plain value, no promise): the helper then
+ * stores, hands over and delivers a burst of messages without a promise or a microtask per message.
  *
  * Within one process, the helper never runs two `accept` calls of a session at once, nor two of its
  * `session`, `append`, `since` and `trim` calls (an `accept` may run alongside an `append`). Calls for
@@ -38,15 +40,15 @@ export interface Store {
    * answer synchronously (no promise), which spares the helper a microtask per message.
    */
   accept(id: string, seq: number): Promise<void> | void;
-  /** Appends a server → client message; creates the session if needed. Resolves with its offset. */
-  append(id: string, event: string, args: unknown[]): Promise<number>;
+  /** Appends a server → client message; creates the session if needed. Resolves with its offset (or returns it, synchronously). */
+  append(id: string, event: string, args: unknown[]): Promise<number> | number;
   /**
    * Every message after `offset`, in order (an empty array when there is none), or `undefined` when the
    * history no longer reaches back to `offset` (or the session is unknown, or `offset` is beyond its last).
    */
   since(id: string, offset: number): Promise<StoredMessage[] | undefined>;
   /** The client has everything up to `offset`: the store may drop those messages. Optional. */
-  trim?(id: string, offset: number): Promise<void>;
+  trim?(id: string, offset: number): Promise<void> | void;
   /** Every session id the store knows, for `broadcast`. Optional. */
   sessions?(): Promise<Iterable<string>>;
 }
@@ -86,13 +88,19 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store & { readonl
   if (!(Number.isInteger(max) && max >= 1)) throw new TypeError(`surewire: memoryStore: \`sessions\` must be an integer >= 1, got ${max}`);
   // A Map iterates in insertion order: re-inserting on use keeps the least recently used first.
   const all = new Map<string, MemorySession>();
+  // The most recently used session: using it again leaves the order as it is (a burst of one session's
+  // messages costs no delete and re-insert per call).
+  let last: MemorySession | undefined;
   const get = (id: string, create: boolean): MemorySession | undefined => {
     let s = all.get(id);
     if (s) {
-      all.delete(id);
-      all.set(id, s);
+      if (s !== last) {
+        all.delete(id);
+        all.set(id, s);
+        last = s;
+      }
     } else if (create) {
-      all.set(id, (s = { seq: null, offset: 0, log: [], floor: 0 }));
+      all.set(id, (last = s = { seq: null, offset: 0, log: [], floor: 0 }));
       if (all.size > max) all.delete(all.keys().next().value!);
     }
     return s;
@@ -105,11 +113,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store & { readonl
       const s = get(id, true)!;
       return { seq: s.seq, offset: s.offset };
     },
-    // Answered at once (no promise): the helper then stores and hands over a burst without a microtask per message.
+    // accept, append and trim answer at once (no promise): the helper then stores, hands over and delivers a
+    // burst without a microtask per message.
     accept(id, seq) {
       get(id, true)!.seq = seq;
     },
-    async append(id, event, args) {
+    append(id, event, args) {
       const s = get(id, true)!;
       s.log.push({ offset: ++s.offset, event, args });
       // One in, one out at the front: shift() is done in place, where splice(0, 1) copies the whole log.
@@ -121,7 +130,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store & { readonl
       if (!s || offset < s.floor || offset > s.offset) return undefined;
       return s.log.slice(offset - s.floor);
     },
-    async trim(id, offset) {
+    trim(id, offset) {
       const s = get(id, false);
       if (!s) return;
       const n = Math.min(offset, s.offset) - s.floor;

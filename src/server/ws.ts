@@ -36,12 +36,41 @@ const OPEN = 1;
 const toBuffer = (d: unknown): Buffer =>
   Buffer.isBuffer(d) ? d : Array.isArray(d) ? Buffer.concat(d as Uint8Array[]) : Buffer.from(d as ArrayBuffer);
 
+/** The TCP socket under a `ws` WebSocket (its `_socket`), when it can be corked. */
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+const corkable = (ws: WsSocket): Corkable | undefined => {
+  const s = (ws as { _socket?: Partial<Corkable> })._socket;
+  return typeof s?.cork == 'function' && typeof s.uncork == 'function' ? (s as Corkable) : undefined;
+};
+
+// After the current callback and its microtasks (Node), or after the current microtasks elsewhere.
+const soon: (fn: () => void) => void =
+  typeof process == 'object' && typeof process.nextTick == 'function' ? (fn) => process.nextTick(fn) : (fn) => queueMicrotask(fn);
+
 /** Wires one `ws` socket to the engine. */
 export function attachWs(engine: Engine, ws: WsSocket, o: WsAdapterOptions): Conn {
   const { codec } = o;
+  // The frames sent in one go (the echoes and acknowledgements of the messages of one TCP chunk, a replay)
+  // leave in one write: the socket is corked at the first and uncorked once the current callback and its
+  // microtasks are done. Otherwise `ws` makes one write (one syscall) per frame.
+  let corked: Corkable | undefined;
+  const uncork = (): void => {
+    const c = corked;
+    corked = undefined;
+    c?.uncork();
+  };
   const conn = engine.attach({
     send(event, args) {
-      if (ws.readyState == OPEN) ws.send(codec.encode({ event, args }) as string);
+      if (ws.readyState != OPEN) return;
+      if (!corked && (corked = corkable(ws))) {
+        corked.cork();
+        soon(uncork);
+      }
+      ws.send(codec.encode({ event, args }) as string);
     },
     close(code, reason) {
       // A close reason is at most 123 bytes.
