@@ -10,10 +10,10 @@
 //   plain          surewire on the plain echo server (the reference)
 //   reliable       reliable() with its defaults, on surewire/server with its defaults (what the bench measures)
 //   ackDelay 1     the server acknowledges after 1 ms instead of 5
-//   window 900     the client keeps up to 900 messages unacknowledged instead of 500
-//   cork           the server's socket is corked from the first send of a tick to the next setImmediate, so
-//                  the echoes that one tick produces leave in one write instead of one write each
-//                  (a change to the server's socket, done here from the outside: surewire/server does not do it)
+//   window 500     the client keeps up to 500 messages unacknowledged instead of 900 (the default until
+//                  surewire/server stopped making promises per message: then the deeper window won)
+//   cork           the server's socket stays corked from the first send of a tick to the next setImmediate
+//                  (done here from the outside; surewire/server itself corks it only until process.nextTick)
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -49,7 +49,7 @@ try {
     plain: ['surewire', u],
     reliable: ['surewire-reliable', u],
     'ackDelay 1': ['surewire-reliable', { ...u, reliable: extra['ackDelay 1'] }],
-    'window 900': ['surewire-reliable', { ...u, reliableOptions: { window: 900 } }],
+    'window 500': ['surewire-reliable', { ...u, reliableOptions: { window: 500 } }],
     cork: ['surewire-reliable', { ...u, reliable: extra.cork }],
   };
   const page = await CdpPage.open(await debuggingPort(browser), `${servers.origin}/`);

@@ -19,7 +19,7 @@ export interface ReliableOptions {
   /**
    * The most messages on the wire without an acknowledgement; the next ones wait (kept like the others)
    * until acknowledgements make room. Keep it below the server's `maxPending` (1000), which closes a
-   * connection that floods it. @default 500
+   * connection that floods it. @default 900
    */
   window?: number;
 }
@@ -138,7 +138,7 @@ export function reliable(o: ReliableOptions = {}): Reliable {
       };
       // Puts waiting messages on the wire while the window has room.
       const fill = (): void => {
-        while (live?.ready && wire < (o.window ?? 500) && wire < unacked.length) live.conn.send(unacked[wire++]![1]);
+        while (live?.ready && wire < (o.window ?? 900) && wire < unacked.length) live.conn.send(unacked[wire++]![1]);
       };
       const ack = (n: number): void => {
         if (n > acked) acked = n;

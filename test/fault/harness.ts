@@ -100,7 +100,7 @@ export async function startRig(o: RigOptions): Promise<Rig & { fins: number }> {
     ? reliable({
         store: o.reliable.store ?? memoryStore({ history: o.reliable.history }),
         // The server's default flood guard (1000 messages waiting on one connection) stays on: the client's
-        // window (500 unacknowledged on the wire) keeps even a large backlog under it (regressions.test.ts).
+        // window (900 unacknowledged on the wire) keeps even a large backlog under it (regressions.test.ts).
         ...(o.reliable.maxPending ? { maxPending: o.reliable.maxPending } : {}),
         onMessage: (_session, event, n) => void (event == 'm' && received.push(n as number)),
         onError: (e) => void errors.push(e),
