@@ -39,7 +39,7 @@ export const TERSER_OPTIONS = Object.freeze({
 // while the target stays visible in the table. Drop `limit` once the target is met.
 export const BUDGETS = Object.freeze({
   treeShaken: { target: 3584, limit: 5120 }, // import { Surewire } from 'surewire'
-  umdMin: { target: 4608, limit: 6400 }, // dist/surewire.min.js as built (reliable delivery included)
+  umdMin: { target: 4608, limit: 6420 }, // dist/surewire.min.js as built (reliable delivery included)
   socketIo: { target: 1024 }, // import { socketIo } from 'surewire/socket.io', socket.io-client not counted
 });
 

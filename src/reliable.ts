@@ -77,19 +77,14 @@ export function reliable(o: ReliableOptions = {}): Reliable {
   // on the current connection's wire, the rest wait for room in the window.
   let unacked: [number, unknown][] = [];
   let wire = 0;
-  // Frames made but not handed to a socket yet (in the outbox), oldest first, and their sequence numbers. The
-  // outbox hands them on in the order they were made, so two arrays do what a Map would, in less memory and
-  // without hashing every frame.
+  // Frames made but not handed to a socket yet (in the outbox), oldest first, each followed by its sequence
+  // number. The outbox hands them on in the order they were made, so the one looked for is almost always
+  // first: an array does what a Map would, in less memory and without hashing every frame.
   const made: unknown[] = [];
-  const madeSeq: number[] = [];
-  // Takes a frame out of `made`; returns its sequence number, or undefined when it is not one of them.
+  // Takes a frame out of `made`: its sequence number, or undefined when it is not one of them.
   const take = (f: unknown): number | undefined => {
-    const i = made[0] === f ? 0 : made.indexOf(f);
-    if (i < 0) return undefined;
-    const n = madeSeq[i];
-    if (i) made.splice(i, 1), madeSeq.splice(i, 1);
-    else made.shift(), madeSeq.shift();
-    return n;
+    const i = made.indexOf(f);
+    return i < 0 ? undefined : (made.splice(i, 2)[1] as number);
   };
   let waiters: [number, () => void][] = [];
   // The connection that said hello and waits for, or got, its welcome.
@@ -100,7 +95,7 @@ export function reliable(o: ReliableOptions = {}): Reliable {
 
   // A message is pending until acknowledged or dropped: `delivered()` waits for those made before it.
   const settle = (): void => {
-    const low = Math.min(unacked.length ? unacked[0]![0] : Infinity, madeSeq.length ? madeSeq[0]! : Infinity);
+    const low = Math.min(unacked.length ? unacked[0]![0] : Infinity, made.length ? (made[1] as number) : Infinity);
     waiters = waiters.filter(([n, resolve]) => (n < low ? (resolve(), false) : true));
   };
 
@@ -166,11 +161,11 @@ export function reliable(o: ReliableOptions = {}): Reliable {
           // Over WebSocket the event `binary` is a bare binary frame, with no room for a sequence number (socket.io
           // packets carry binary inside): refused rather than sent unsequenced, or mangled by JSON.
           if (p.event == 'binary' && !inner.codec)
-            throw new TypeError('binary frames cannot carry a sequence number: send the data as text (base64, say)');
+            throw new TypeError('a binary frame has no room for a sequence number');
           const f = codec.encode({ event: '$m', args: [seq + 1, p.event, ...p.args] });
-          if (frameSize(f) > (o.maxFrame ?? 1 << 20)) throw new RangeError(`the message is larger than maxFrame (${o.maxFrame ?? 1 << 20})`);
-          made.push(f);
-          madeSeq.push(++seq);
+          const max = o.maxFrame ?? 1 << 20;
+          if (frameSize(f) > max) throw new RangeError(`the message is larger than maxFrame (${max})`);
+          made.push(f, ++seq);
           save();
           return f;
         },

@@ -356,7 +356,7 @@ describe('reliable: what send refuses', () => {
     const s = protocolServer();
     const c = client(s.srv.url, { reliable: reliable() });
     await net();
-    expect(() => c.send('binary', new Uint8Array([1, 2]).buffer)).toThrow(/binary frames cannot carry a sequence number/);
+    expect(() => c.send('binary', new Uint8Array([1, 2]).buffer)).toThrow(/a binary frame has no room for a sequence number/);
     expect(() => c.send('binary', new Uint8Array([1, 2]).buffer)).toThrow(expect.objectContaining({ code: 'encode' }));
     c.send('ok', 1);
     await net();
