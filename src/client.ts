@@ -139,7 +139,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     };
     // Storage errors can happen right here, before anyone listens: report them a tick later.
     const box = queue
-      ? outbox(queue, dropped, (e) => queueMicrotask(() => error(new SurewireError('storage', 'outbox storage failed', e))), (f) => !isRequest(f))
+      ? outbox(queue, dropped, (e) => queueMicrotask(() => error(new SurewireError('storage', 'outbox storage failed', e))), (f) => !isRequest(f) && (typeof f == 'string' || !!transport.storable?.(f)))
       : undefined;
     const sync = (): void => {
       const queued = box?.length ?? 0;

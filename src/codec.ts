@@ -30,7 +30,8 @@ export interface Codec<F = Frame> {
   decode(frame: F): Packet;
 }
 
-const isBinary = (v: unknown): v is Frame =>
+/** An `ArrayBuffer`, a view of one, or a `Blob`. */
+export const isBinary = (v: unknown): v is Frame =>
   v instanceof ArrayBuffer || ArrayBuffer.isView(v) || (typeof Blob != 'undefined' && v instanceof Blob);
 
 /**

@@ -20,7 +20,7 @@ export interface QueueOptions {
   overflow?: OverflowPolicy;
   /** A queued message older than this many ms is dropped instead of sent. @default Infinity */
   ttl?: number;
-  /** Keeps text frames across page reloads (binary frames are held in memory only). */
+  /** Keeps text frames (and socket.io packets without binary data) across page reloads; binary frames are held in memory only. */
   storage?: OutboxStorage;
   /** The storage key. @default 'surewire:outbox' */
   key?: string;
@@ -52,13 +52,13 @@ export interface Outbox {
  *
  * @param drop receives every frame that leaves the queue unsent, with the reason
  * @param error receives storage failures (unreadable saved state, a full storage); the queue goes on in memory
- * @param keep says which text frames may be written to storage
+ * @param keep says which frames may be written to storage (as JSON) and read back; by default, text frames
  */
 export function outbox(
   o: QueueConfig,
   drop: (frame: unknown, reason: DropReason) => void,
   error: (e: unknown) => void,
-  keep: (frame: unknown) => boolean = () => true,
+  keep: (frame: unknown) => boolean = (f) => typeof f == 'string',
 ): Outbox {
   const { max, maxBytes, overflow, ttl, storage, key } = o;
   const frames: unknown[] = [];
@@ -98,9 +98,9 @@ export function outbox(
     saving = true;
     queueMicrotask(() => {
       saving = false;
-      const kept: [string[], (number | undefined)[]] = [[], []];
-      frames.forEach((f, i) => typeof f == 'string' && keep(f) && (kept[0].push(f), kept[1].push(expires[i])));
+      const kept: [unknown[], (number | undefined)[]] = [[], []];
       try {
+        frames.forEach((f, i) => keep(f) && (kept[0].push(f), kept[1].push(expires[i])));
         // JSON writes Infinity and holes as null, which reads back as "never expires".
         storage.setItem(key, JSON.stringify(kept));
       } catch (e) {
@@ -113,7 +113,8 @@ export function outbox(
     const saved = storage?.getItem(key);
     if (saved) {
       const [f, x] = JSON.parse(saved) as [unknown[], (number | null)[]];
-      f.forEach((frame, i) => typeof frame == 'string' && add(frame, x[i] ?? Infinity));
+      // What `keep` accepts: a saved entry of another kind (another transport's, or garbage) is skipped.
+      f.forEach((frame, i) => keep(frame) && add(frame, x[i] ?? Infinity));
     }
   } catch (e) {
     error(e);

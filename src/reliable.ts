@@ -124,8 +124,8 @@ export function reliable(o: ReliableOptions = {}): Reliable {
         queueMicrotask(() => {
           saving = false;
           try {
-            // Binary frames and socket.io packets stay in memory, as in the outbox.
-            storage.setItem(key, JSON.stringify([session, seq, acked, seen, unacked.filter(([, f]) => typeof f == 'string')]));
+            // What the outbox would not store (binary, socket.io packets with binary data) stays in memory.
+            storage.setItem(key, JSON.stringify([session, seq, acked, seen, unacked.filter(([, f]) => typeof f == 'string' || inner.storable?.(f))]));
           } catch {
             // The outbox reports a storage that fails; the reliable state goes on in memory.
           }
@@ -216,9 +216,9 @@ export function reliable(o: ReliableOptions = {}): Reliable {
               // Before the welcome, a message would overtake the resent ones: the outbox keeps it until then.
               if (live?.ctx != ctx || !live.ready) return false;
               let n = take(f);
-              // Only a text frame the outbox restored from storage on this page load can be ours and unknown: its
+              // Only a frame the outbox restored from storage on this page load can be ours and unknown: its
               // sequence number is inside. Without storage nothing is restored, so nothing is decoded.
-              if (n === undefined && storage && typeof f == 'string') {
+              if (n === undefined && storage) {
                 try {
                   const p = codec.decode(f);
                   if (p.event == '$m') n = p.args[0] as number;

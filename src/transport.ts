@@ -41,4 +41,10 @@ export interface Transport {
   heartbeat?: false;
   /** Told of every frame the client made but will never hand to a socket (the outbox dropped it). */
   drop?(frame: unknown): void;
+  /**
+   * Whether a frame that is not text may be written to `queue.storage` as JSON and read back from it (text
+   * frames always may). The socket.io transport says yes for packets without binary data, so they survive a
+   * page reload too; it is also asked of every saved entry, so it must refuse anything else.
+   */
+  storable?(frame: unknown): boolean;
 }

@@ -451,19 +451,45 @@ describe('Outbox: storage', () => {
     expect(drain(box)).toEqual(['["a"]', '{"id":1,"event":"history","args":[]}', '["b"]']);
   });
 
-  it('does not save binary frames, but still holds them', async () => {
+  it('does not save binary frames by default, but still holds them', async () => {
     const storage = new MemoryStorage();
-    const keep = vi.fn(() => true);
-    const { box, errors } = make({ storage }, keep);
+    const { box, errors } = make({ storage });
     const bin = new Uint8Array([1, 2, 3]);
     box.push('a');
     box.push(bin);
     box.push('b');
     await saved();
     expect(errors).toEqual([]);
-    expect(keep.mock.calls).toEqual([['a'], ['b']]);
     expect(drain(make({ storage }).box)).toEqual(['a', 'b']);
     expect(drain(box)).toEqual(['a', bin, 'b']);
+  });
+
+  it('saves and restores the packets keep accepts (socket.io), as JSON, and skips saved entries it refuses', async () => {
+    const storage = new MemoryStorage();
+    const keep = (f: unknown): boolean => typeof f == 'string' || (typeof f == 'object' && f !== null && 'event' in f);
+    const { box, errors } = make({ storage }, keep as (f: Frame) => boolean);
+    const packet = { event: 'message', args: ['hi', { n: 1 }] };
+    box.push('a');
+    box.push(packet as unknown as Frame);
+    box.push(new Uint8Array([1]));
+    await saved();
+    expect(errors).toEqual([]);
+    const restored = drain(make({ storage }, keep as (f: Frame) => boolean).box);
+    expect(restored).toEqual(['a', packet]);
+    // Without that keep (the native transport's), a saved packet is not read back.
+    expect(drain(make({ storage }).box)).toEqual(['a']);
+  });
+
+  it('reports a frame keep cannot judge (a cyclic packet) as a storage failure, and still holds it', async () => {
+    const storage = new MemoryStorage();
+    const cyclic: { event: string; args: unknown[] } = { event: 'm', args: [] };
+    cyclic.args.push(cyclic);
+    const keep = (f: unknown): boolean => typeof f == 'string' || JSON.stringify(f).length > 0;
+    const { box, errors } = make({ storage }, keep as (f: Frame) => boolean);
+    box.push(cyclic as unknown as Frame);
+    await saved();
+    expect(errors).toHaveLength(1);
+    expect(drain(box)).toEqual([cyclic]);
   });
 
   it('ignores saved entries that are not text', () => {

@@ -1,10 +1,14 @@
 // Types only: the app passes socket.io-client's `io` in, so surewire never bundles socket.io-client.
 import type { ManagerOptions, Socket, SocketOptions } from 'socket.io-client';
-import type { Packet } from '../codec';
+import { isBinary, type Packet } from '../codec';
 import type { Transport, TransportContext } from '../transport';
 
 /** socket.io-client's `io` function, or anything with its signature. */
 export type SocketIoFactory = (url: string, options: Partial<ManagerOptions & SocketOptions>) => Socket;
+
+// Binary data anywhere in a value (socket.io sends it as attachments).
+const hasBinary = (v: unknown): boolean =>
+  isBinary(v) || (!!v && typeof v == 'object' && Object.values(v).some(hasBinary));
 
 /**
  * The namespace handshake's `auth` payload: an object, socket.io-client's callback form `(cb) => cb(data)`,
@@ -75,7 +79,7 @@ export type SocketIoOptions = Omit<
  *   long-polling by default, WebSocket with `transports: ['websocket']`), plus the server's middlewares.
  * - `close(code, reason)` disconnects (the server sees `client namespace disconnect`); socket.io cannot carry
  *   the code and reason. It releases the Socket, its Manager and engine, and their timers.
- * - The outbox keeps these messages in memory only: `queue.storage` keeps text frames, and these are objects.
+ * - `queue.storage` keeps queued packets as JSON, except those with binary data, which stay in memory only.
  *
  * How a socket.io end becomes a close code, which the close-code table (or `reconnect.shouldReconnect`) judges:
  *
@@ -112,6 +116,9 @@ export function socketIo(io: SocketIoFactory, options: SocketIoOptions = {}): Tr
       },
       decode: (f: Packet) => f,
     },
+    // A packet goes to `queue.storage` as JSON, which would turn binary data into `{}`: those stay in memory.
+    // Also asked of what storage holds, so anything but a packet is refused.
+    storable: (p: Packet) => typeof p?.event == 'string' && Array.isArray(p.args) && !hasBinary(p.args),
     heartbeat: false,
     connect(ctx) {
       if (ctx.url != url) {

@@ -171,7 +171,7 @@ export interface ClientLog {
 }
 
 /** A surewire client through the rig's proxy, with short reconnects and a fast liveness check. Closed after the test. */
-export function startClient(rig: Rig, delivery: Reliable | undefined): { client: Surewire; log: ClientLog } {
+export function startClient(rig: Rig, delivery: Reliable | undefined, extra: SurewireOptions = {}): { client: Surewire; log: ClientLog } {
   const options: SurewireOptions = {
     reconnect: RECONNECT,
     connectTimeout: 2000,
@@ -181,6 +181,7 @@ export function startClient(rig: Rig, delivery: Reliable | undefined): { client:
       ? { WebSocket: NodeWebSocket, heartbeat: HEARTBEAT }
       : { transport: socketIo(io, { transports: ['websocket'] }) }),
     ...(delivery ? { reliable: delivery } : {}),
+    ...extra,
   };
   const client = new Surewire(rig.url, options);
   cleanup(() => client.close());

@@ -576,3 +576,14 @@ describe('close()', () => {
     expect(c.connection.getSnapshot()).toMatchObject({ state: 'closed', reason: 'close()' });
   });
 });
+
+describe('socketIo: which packets queue.storage may keep', () => {
+  const { storable } = socketIo(io);
+  it('keeps packets of JSON data, and refuses binary data anywhere inside, and anything that is not a packet', () => {
+    expect(storable!({ event: 'message', args: ['hi', { n: 1, list: [1, 'x', null] }] })).toBe(true);
+    expect(storable!({ event: 'file', args: [new Uint8Array([1])] })).toBe(false);
+    expect(storable!({ event: 'file', args: [{ meta: { parts: ['a', new ArrayBuffer(2)] } }] })).toBe(false);
+    expect(storable!({ event: 'file', args: [new Blob(['x'])] })).toBe(false);
+    for (const v of [null, 5, 'text', { args: [] }, { event: 'm' }]) expect(storable!(v), JSON.stringify(v)).toBe(false);
+  });
+});
