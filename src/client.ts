@@ -8,7 +8,7 @@ import { outbox, type DropReason } from './outbox';
 import { validate, type Provider, type SurewireOptions } from './options';
 import { watchBrowser } from './browser';
 import { emitter } from './emitter';
-import type { TransportConnection } from './transport';
+import { canStore, type TransportConnection } from './transport';
 import type { DefaultEvents, EventNames, EventsMap, ReplyOf, RequestOptions, SendArgs, Unsubscribe } from './types';
 import { webSocket } from './transports/websocket';
 
@@ -139,7 +139,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     };
     // Storage errors can happen right here, before anyone listens: report them a tick later.
     const box = queue
-      ? outbox(queue, dropped, (e) => queueMicrotask(() => error(new SurewireError('storage', 'outbox storage failed', e))), (f) => !isRequest(f) && (typeof f == 'string' || !!transport.storable?.(f)))
+      ? outbox(queue, dropped, (e) => queueMicrotask(() => error(new SurewireError('storage', 'outbox storage failed', e))), (f) => !isRequest(f) && canStore(transport, f))
       : undefined;
     const sync = (): void => {
       const queued = box?.length ?? 0;

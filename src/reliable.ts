@@ -1,6 +1,6 @@
 import { frameSize, type Codec, type Packet } from './codec';
 import type { QueueConfig } from './options';
-import type { Transport, TransportConnection, TransportContext } from './transport';
+import { canStore, type Transport, type TransportConnection, type TransportContext } from './transport';
 import type { Unsubscribe } from './types';
 import { emitter } from './emitter';
 
@@ -125,7 +125,7 @@ export function reliable(o: ReliableOptions = {}): Reliable {
           saving = false;
           try {
             // What the outbox would not store (binary, socket.io packets with binary data) stays in memory.
-            storage.setItem(key, JSON.stringify([session, seq, acked, seen, unacked.filter(([, f]) => typeof f == 'string' || inner.storable?.(f))]));
+            storage.setItem(key, JSON.stringify([session, seq, acked, seen, unacked.filter(([, f]) => canStore(inner, f))]));
           } catch {
             // The outbox reports a storage that fails; the reliable state goes on in memory.
           }

@@ -48,3 +48,6 @@ export interface Transport {
    */
   storable?(frame: unknown): boolean;
 }
+
+/** Whether `queue.storage` may keep a frame of this transport: text always, anything else when the transport says so. */
+export const canStore = (t: Transport, frame: unknown): boolean => typeof frame == 'string' || !!t.storable?.(frame);

@@ -200,13 +200,16 @@ export class Engine {
   /** A message is appended: delivers it if the session is live here. A promise only when a catch-up needs the store. */
   #appended(s: Session, offset: number, event: string, args: unknown[]): number | Promise<number> {
     const c = s.conn;
-    if (!c?.live || c.closed) return offset;
-    if (offset == c.high + 1) {
-      c.high = offset;
-      c.link.send('$m', [offset, event, ...args]);
-      return offset;
-    }
+    if (!c?.live || c.closed || this.#next(c, offset, event, args)) return offset;
     return this.#catchUp(s, c, offset, event, args).then(() => offset);
+  }
+
+  /** Sends a message if it is the next offset this connection expects; says whether it did. */
+  #next(c: Conn, offset: number, event: string, args: unknown[]): boolean {
+    if (offset != c.high + 1) return false;
+    c.high = offset;
+    c.link.send('$m', [offset, event, ...args]);
+    return true;
   }
 
   /** Delivers a message appended out of step with this connection, with whatever the store got from elsewhere before it. */
@@ -224,11 +227,7 @@ export class Engine {
     }
     if (c.closed) return;
     if (!missed) return lost('history gap');
-    for (const m of missed)
-      if (m.offset == c.high + 1) {
-        c.high = m.offset;
-        c.link.send('$m', [m.offset, m.event, ...m.args]);
-      }
+    for (const m of missed) this.#next(c, m.offset, m.event, m.args);
   }
 
   /** Session ids known here: the store's when it lists them, otherwise those with a connection or work in this process. */
@@ -277,33 +276,29 @@ export class Engine {
    * answered at once) is returned as is, without a promise; `fn` throwing then throws here.
    */
   #out<T>(s: Session, fn: () => T | Promise<T>): T | Promise<T> {
-    if (s.outCount) {
-      s.outCount++;
-      return this.#outTail(s, s.out.then(fn));
-    }
-    s.outCount++;
+    if (s.outCount++) return this.#outTail(s, s.out.then(fn));
     let r: T | Promise<T>;
     try {
       r = fn();
     } catch (e) {
-      s.outCount--;
-      this.#forget(s);
+      this.#outDone(s);
       throw e;
     }
     if (isThenable(r)) return this.#outTail(s, r);
-    s.outCount--;
-    this.#forget(s);
+    this.#outDone(s);
     return r;
   }
 
   /** Makes `p` (counted in `outCount` already) the last of the session's outgoing work. */
   #outTail<T>(s: Session, p: Promise<T>): Promise<T> {
-    const q = p.finally(() => {
-      s.outCount--;
-      this.#forget(s);
-    });
+    const q = p.finally(() => this.#outDone(s));
     s.out = q.catch(() => {});
     return this.#track(q);
+  }
+
+  #outDone(s: Session): void {
+    s.outCount--;
+    this.#forget(s);
   }
 
   #trim(s: Session, n: number): void {

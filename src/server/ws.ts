@@ -57,17 +57,18 @@ export function attachWs(engine: Engine, ws: WsSocket, o: WsAdapterOptions): Con
   // The frames sent in one go (the echoes and acknowledgements of the messages of one TCP chunk, a replay)
   // leave in one write: the socket is corked at the first and uncorked once the current callback and its
   // microtasks are done. Otherwise `ws` makes one write (one syscall) per frame.
-  let corked: Corkable | undefined;
+  const socket = corkable(ws);
+  let corked = false;
   const uncork = (): void => {
-    const c = corked;
-    corked = undefined;
-    c?.uncork();
+    corked = false;
+    socket!.uncork();
   };
   const conn = engine.attach({
     send(event, args) {
       if (ws.readyState != OPEN) return;
-      if (!corked && (corked = corkable(ws))) {
-        corked.cork();
+      if (socket && !corked) {
+        corked = true;
+        socket.cork();
         soon(uncork);
       }
       ws.send(codec.encode({ event, args }) as string);
