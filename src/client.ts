@@ -85,6 +85,11 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
   constructor(url: Provider<string | URL>, options: SurewireOptions = {}) {
     // The client is one closure: its state lives in local variables, which keeps it private and small.
     const o = validate(url, options);
+    if (o.share) {
+      const { share, ...rest } = options;
+      // A class constructor may return another object: the shared client stands in for this one.
+      return share!.attach(url, rest, Surewire) as this;
+    }
     const { reconnect: rc, queue, debug } = o;
     let transport = o.transport ?? webSocket;
     if (!o.transport && !(o.WebSocket ?? globalThis.WebSocket))

@@ -67,8 +67,12 @@ export const jsonCodec: Codec = {
 };
 
 /**
- * Size of a frame for the outbox's `maxBytes`: UTF-16 units for text, bytes for binary; 0 for what is
- * neither (the packets a socket.io transport queues).
+ * Size of a frame in bytes, as the server counts it: UTF-8 bytes for text (a lone surrogate counts 2, not
+ * the 3 of its replacement character), bytes for binary; 0 for what is neither (socket.io packets).
  */
-export const frameSize = (f: unknown): number =>
-  typeof f == 'string' ? f.length : ((f as ArrayBuffer)?.byteLength ?? (f as Blob)?.size ?? 0);
+export const frameSize = (f: unknown): number => {
+  if (typeof f != 'string') return (f as ArrayBuffer)?.byteLength ?? (f as Blob)?.size ?? 0;
+  let n = f.length;
+  for (let i = 0, c; i < f.length; i++) if ((c = f.charCodeAt(i)) > 127) n += c > 2047 && (c < 55296 || c > 57343) ? 2 : 1;
+  return n;
+};

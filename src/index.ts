@@ -6,7 +6,7 @@ export type {
   CloseInfo,
   LifecycleEvents,
 } from './connection';
-export type { SurewireOptions, ReconnectOptions, Provider, CloseEventInfo } from './options';
+export type { SurewireOptions, ReconnectOptions, Provider, CloseEventInfo, Share } from './options';
 export type { QueueOptions, OutboxStorage, OverflowPolicy, DropReason } from './outbox';
 export type { HeartbeatOptions } from './heartbeat';
 export { jsonCodec, type Codec, type Packet, type Frame } from './codec';

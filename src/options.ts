@@ -53,6 +53,16 @@ export interface SurewireOptions {
   debug?: boolean | ((message: string, ...data: unknown[]) => void);
   /** Exactly-once delivery with a server that speaks PROTOCOL.md: a `reliable()` from `surewire`, one per client. @default off */
   reliable?: Reliable;
+  /** One connection for the tabs of an origin: a `shareTabs(name)` from `surewire/share`. @default off (a socket per tab) */
+  share?: Share;
+}
+
+/**
+ * The hook behind the `share` option. The constructor validates its options, then hands them (without
+ * `share`) to `attach` with the client class, and returns what `attach` returns as the new client.
+ */
+export interface Share {
+  attach(url: Provider<string | URL>, options: SurewireOptions, Client: new (url: Provider<string | URL>, options: SurewireOptions) => object): object;
 }
 
 /** Queue options with every default filled in. */
@@ -141,6 +151,7 @@ const rules: { [k: string]: Rule } = {
   autoConnect: 'boolean',
   debug: [(v) => typeof v == 'boolean' || typeof v == 'function', 'a boolean or a function'],
   reliable: has('wrap'),
+  share: has('attach'),
 };
 
 function check(o: Record<string, unknown>, path: string, rules: { [k: string]: Rule }, defaults: object): object {

@@ -14,7 +14,7 @@ export type OverflowPolicy = 'drop-oldest' | 'drop-newest' | 'error';
 export interface QueueOptions {
   /** Most messages held. @default 1000 */
   max?: number;
-  /** Most bytes held (UTF-16 units of text frames plus bytes of binary frames). @default Infinity */
+  /** Most bytes held (UTF-8 bytes of text frames plus bytes of binary frames). @default Infinity */
   maxBytes?: number;
   /** Which message goes when full: the oldest queued, the new one, or the new one with an `error` event. @default 'drop-oldest' */
   overflow?: OverflowPolicy;

@@ -151,12 +151,18 @@ describe('jsonCodec round trips', () => {
 });
 
 describe('frameSize', () => {
-  it('counts UTF-16 code units of text', () => {
+  it('counts UTF-8 bytes of text, as a server does', () => {
     expect(frameSize('')).toBe(0);
     expect(frameSize('hello')).toBe(5);
-    expect(frameSize('é')).toBe(1);
-    expect(frameSize('😀')).toBe(2);
+    expect(frameSize('é')).toBe(2);
+    expect(frameSize('€')).toBe(3);
+    expect(frameSize('😀')).toBe(4);
     expect(frameSize('["message","hi"]')).toBe(16);
+  });
+
+  it('agrees with Buffer.byteLength on mixed text', () => {
+    for (const s of ['a€😀é\u07ff\u0800\uffff', '€'.repeat(1000), 'x\u0080\u00ff\ud7ff\ue000'])
+      expect(frameSize(s)).toBe(Buffer.byteLength(s));
   });
 
   it('counts bytes of an ArrayBuffer', () => {
