@@ -134,7 +134,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         message = { args: [frame] };
       }
       emit('drop', { message, frame, reason });
-      const err = reason == 'overflow' ? new OverflowError('overflow', 'the outbox is full') : new ClosedError(reason, `not sent (${reason})`);
+      const err = reason == 'overflow' ? new OverflowError('overflow', 'the outbox is full') : new ClosedError('closed', `not sent (${reason})`);
       if (message.id != null) settle(message.id)?.reject(err);
       if (reason == 'overflow' && queue && queue.overflow == 'error') error(err);
     };

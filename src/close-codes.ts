@@ -1,13 +1,24 @@
 /**
- * Close codes the client itself uses when it gives up on a socket. They are in the 4000 range that
- * RFC 6455 leaves to applications, and the server sees them too when the socket can still carry a close frame.
+ * Close codes surewire itself sends, on the client (4000–4002, in the range RFC 6455 leaves to applications)
+ * and in `surewire/server` (standard codes). The server sees the client's when the socket can still carry a
+ * close frame; the client judges the server's with the close-code table below.
  */
 export const CloseCode = {
-  /** No frame arrived within `heartbeat.timeout` after a ping. */
+  /** Server: the session was taken over by a newer connection, or the server is closing. The client reconnects. */
+  goingAway: 1001,
+  /** Server: the peer broke the protocol or a policy (refused principal, bad numbers). The client stops. */
+  violation: 1008,
+  /** Server: a frame larger than its `maxFrame`. */
+  tooBig: 1009,
+  /** Server: an unexpected error of its own (a codec that threw). The client reconnects. */
+  internal: 1011,
+  /** Server: the store failed, a limit was reached, or the client floods it. The client reconnects later. */
+  tryAgain: 1013,
+  /** Client: no frame arrived within `heartbeat.timeout` after a ping. */
   heartbeatTimeout: 4000,
-  /** The socket was not open within `connectTimeout`. */
+  /** Client: the socket was not open within `connectTimeout`. */
   connectTimeout: 4001,
-  /** `reconnect()` replaced a working socket. */
+  /** Client: `reconnect()` replaced a working socket. */
   reconnect: 4002,
 } as const;
 

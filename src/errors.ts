@@ -1,15 +1,47 @@
 const brand = Symbol.for('surewire.error');
 
 /**
+ * What failed, as data to switch on (the message is for people):
+ * - `option`: an invalid option or argument (an `OptionError`, thrown at once);
+ * - `url`: the URL (or what a URL provider returned) cannot work, or the provider failed;
+ * - `socket`: the socket failed or closed before it opened (refused, DNS, TLS, a close code);
+ * - `connect-timeout`: an attempt was not open within `connectTimeout`;
+ * - `heartbeat`: no answer to a ping within `heartbeat.timeout`;
+ * - `protocol`: the peer broke the reliable protocol (or does not speak it);
+ * - `timeout`: a request got no reply in time;
+ * - `closed`: the connection or the client closed first;
+ * - `decode` / `encode`: the codec failed on a frame or a message;
+ * - `remote`: the server answered a request with an error;
+ * - `overflow`: the queue was full with `overflow: 'error'`;
+ * - `storage`: `queue.storage` failed, or held something unreadable;
+ * - `store`: (server) the store failed.
+ */
+export type ErrorCode =
+  | 'option'
+  | 'url'
+  | 'socket'
+  | 'connect-timeout'
+  | 'heartbeat'
+  | 'protocol'
+  | 'timeout'
+  | 'closed'
+  | 'decode'
+  | 'encode'
+  | 'remote'
+  | 'overflow'
+  | 'storage'
+  | 'store';
+
+/**
  * Base class of every error surewire throws or reports.
  * `code` says what failed; `cause` holds the underlying error, if any.
  */
 export class SurewireError extends Error {
   override name = 'SurewireError';
   /** A stable, machine-readable code, e.g. `'timeout'` or `'decode'`. */
-  readonly code: string;
+  readonly code: ErrorCode;
   /** @param message what failed, without the `surewire: ` prefix, which is added */
-  constructor(code: string, message: string, cause?: unknown) {
+  constructor(code: ErrorCode, message: string, cause?: unknown) {
     super('surewire: ' + message);
     this.code = code;
     if (cause !== undefined) this.cause = cause;

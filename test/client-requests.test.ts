@@ -313,12 +313,13 @@ describe('request()', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('rejects at once with a ClosedError "offline" when not open and queue is false', async () => {
+  it('rejects at once with a ClosedError (code closed, message offline) when not open and queue is false', async () => {
     const srv = serve();
     const c = client(srv.url, { queue: false });
     const r = track(c.request('now'));
     await tick(0);
-    expectRejected(r, ClosedError, 'offline');
+    expectRejected(r, ClosedError, 'closed');
+    expect((r.error as Error).message).toContain('offline');
   });
 
   it('rejects a request dropped by the outbox overflow (drop-oldest) with an OverflowError', async () => {

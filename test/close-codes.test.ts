@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { CloseCode, isStopCode, stopCodes } from '../src/close-codes';
 
 describe('CloseCode', () => {
-  it('names the codes the client closes with, in the application range', () => {
-    expect(CloseCode).toStrictEqual({ heartbeatTimeout: 4000, connectTimeout: 4001, reconnect: 4002 });
+  it('names the codes the client (4000–4002) and the server helper (standard ones) close with', () => {
+    expect(CloseCode).toStrictEqual({ goingAway: 1001, violation: 1008, tooBig: 1009, internal: 1011, tryAgain: 1013, heartbeatTimeout: 4000, connectTimeout: 4001, reconnect: 4002 });
   });
 });
 

@@ -28,15 +28,15 @@ describe('SurewireError', () => {
   });
 
   it('has no cause property when none is given', () => {
-    const e = new SurewireError('x', 'no cause');
+    const e = new SurewireError('timeout', 'no cause');
     expect('cause' in e).toBe(false);
     expect(e.cause).toBeUndefined();
   });
 
   it('keeps a falsy cause', () => {
-    expect(new SurewireError('x', 'm', 0).cause).toBe(0);
-    expect(new SurewireError('x', 'm', null).cause).toBe(null);
-    expect('cause' in new SurewireError('x', 'm', null)).toBe(true);
+    expect(new SurewireError('timeout', 'm', 0).cause).toBe(0);
+    expect(new SurewireError('timeout', 'm', null).cause).toBe(null);
+    expect('cause' in new SurewireError('timeout', 'm', null)).toBe(true);
   });
 });
 
@@ -48,12 +48,12 @@ describe.each([
 ] as const)('%s', (name, Class) => {
   it('extends SurewireError and Error and carries its name, code, message and cause', () => {
     const cause = new TypeError('inner');
-    const e = new Class('some-code', 'it failed', cause);
+    const e = new Class('timeout', 'it failed', cause);
     expect(e).toBeInstanceOf(Class);
     expect(e).toBeInstanceOf(SurewireError);
     expect(e).toBeInstanceOf(Error);
     expect(e.name).toBe(name);
-    expect(e.code).toBe('some-code');
+    expect(e.code).toBe('timeout');
     expect(e.message).toBe('surewire: it failed');
     expect(e.cause).toBe(cause);
     expect(String(e)).toBe(`${name}: surewire: it failed`);
@@ -61,7 +61,7 @@ describe.each([
   });
 
   it('has no cause when none is given', () => {
-    const e = new Class('c', 'm');
+    const e = new Class('timeout', 'm');
     expect('cause' in e).toBe(false);
   });
 });
@@ -138,7 +138,7 @@ describe('RemoteError', () => {
 describe('isSurewireError', () => {
   it('is true for an instance of every class', () => {
     const all = [
-      new SurewireError('a', 'b'),
+      new SurewireError('timeout', 'b'),
       new OptionError('o', 1, 'x'),
       new ConnectionError('socket', 'm'),
       new TimeoutError('timeout', 'm'),

@@ -7,7 +7,7 @@ import { attachSocketIo, type SocketIoSocket } from './socketio';
 import { attachWs, type FrameInfo, type WsSocket } from './ws';
 
 export { memoryStore, type Store, type StoredMessage, type SessionRecord, type MemoryStoreOptions } from './store';
-export { CloseCodes } from './session';
+export { CloseCode } from '../close-codes';
 export type { WsSocket, FrameInfo } from './ws';
 export type { SocketIoSocket } from './socketio';
 

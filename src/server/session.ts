@@ -1,21 +1,8 @@
 // The protocol engine behind `reliable()`, independent of the socket library: an adapter (ws.ts,
 // socketio.ts) turns a socket into a `Link`, feeds the `$` frames to `receive`, and calls `detach` when the
 // socket is gone. See PROTOCOL.md.
+import { CloseCode } from '../close-codes';
 import type { Store } from './store';
-
-/** Close codes the helper uses (PROTOCOL.md, "Errors"). */
-export const CloseCodes = {
-  /** The session was taken over by a newer connection, or the server is closing. The client reconnects. */
-  goingAway: 1001,
-  /** The client broke the protocol. The client does not reconnect. */
-  violation: 1008,
-  /** A frame larger than `maxFrame`. */
-  tooBig: 1009,
-  /** An unexpected error of the server (a codec that threw). The client reconnects. */
-  internal: 1011,
-  /** The store failed, or the client sends faster than the server stores (`maxPending`). The client reconnects. */
-  tryAgain: 1013,
-} as const;
 
 /** A socket as the engine sees it. */
 export interface Link {
@@ -98,12 +85,12 @@ export class Engine {
     const conn = new Conn(link);
     if (this.#closed) {
       conn.closed = true;
-      link.close(CloseCodes.goingAway, 'server closing');
+      link.close(CloseCode.goingAway, 'server closing');
       return conn;
     }
     this.#conns.add(conn);
     const t = this.#o.helloTimeout;
-    if (t !== false) conn.helloTimer = setTimeout(() => this.close(conn, CloseCodes.violation, 'no $hello in time'), t);
+    if (t !== false) conn.helloTimer = setTimeout(() => this.close(conn, CloseCode.violation, 'no $hello in time'), t);
     return conn;
   }
 
@@ -140,7 +127,7 @@ export class Engine {
   receive(conn: Conn, event: string, args: unknown[]): void {
     // A closing server takes nothing new: what it does not acknowledge, the client resends elsewhere.
     if (conn.closed || this.#closed) return;
-    const V = CloseCodes.violation;
+    const V = CloseCode.violation;
     if (event == '$hello') {
       if (conn.session) return this.close(conn, V, 'second $hello');
       const [id, offset] = args;
@@ -153,7 +140,7 @@ export class Engine {
       conn.session = s;
       conn.hello = offset;
       s.conn = conn;
-      if (old) this.close(old, CloseCodes.goingAway, 'session taken over');
+      if (old) this.close(old, CloseCode.goingAway, 'session taken over');
       this.#enqueue(s, { conn, hello: true });
       return;
     }
@@ -164,7 +151,7 @@ export class Engine {
       const name = args[1];
       if (!isCount(n, 1)) return this.close(conn, V, 'malformed $m: bad sequence number');
       if (typeof name != 'string' || !name || name[0] == '$') return this.close(conn, V, 'malformed $m: bad event name');
-      if (++conn.pending > this.#o.maxPending) return this.close(conn, CloseCodes.tryAgain, 'flood: too many messages awaiting the store');
+      if (++conn.pending > this.#o.maxPending) return this.close(conn, CloseCode.tryAgain, 'flood: too many messages awaiting the store');
       this.#enqueue(s, { conn, n, event: name, args: args.slice(2) });
     } else if (event == '$ack') {
       const [n] = args;
@@ -214,7 +201,7 @@ export class Engine {
 
   /** Delivers a message appended out of step with this connection, with whatever the store got from elsewhere before it. */
   async #catchUp(s: Session, c: Conn, offset: number, event: string, args: unknown[]): Promise<void> {
-    const lost = (why: string): void => this.close(c, CloseCodes.tryAgain, why);
+    const lost = (why: string): void => this.close(c, CloseCode.tryAgain, why);
     // The store's offsets went back: it lost the session under us. A new $hello resumes it (with a discontinuity).
     if (offset <= c.high) return lost('session state lost by the store');
     // Offsets skipped: another process sharing the store appended to this session. Deliver those first, in order.
@@ -244,7 +231,7 @@ export class Engine {
     while (this.#busy.size) await Promise.allSettled([...this.#busy]);
     for (const c of [...this.#conns]) {
       this.#sendAck(c);
-      this.close(c, CloseCodes.goingAway, 'server closing');
+      this.close(c, CloseCode.goingAway, 'server closing');
     }
     while (this.#busy.size) await Promise.allSettled([...this.#busy]);
   }
@@ -373,7 +360,7 @@ export class Engine {
 
   #failed(s: Session, conn: Conn, e: unknown): void {
     this.#o.onError(e, s.id);
-    this.close(conn, CloseCodes.tryAgain, 'store failed');
+    this.close(conn, CloseCode.tryAgain, 'store failed');
   }
 
   /** `$hello` → `$welcome`, then the replay, on the outgoing queue so that no live message slips between. */

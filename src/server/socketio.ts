@@ -1,7 +1,8 @@
 // The socket.io adapter: a socket.io server `Socket` becomes a protocol connection. Protocol frames are
 // events (`socket.emit('$m', n, event, ...args)`), taken by a `socket.use` middleware before the app's
 // listeners; everything else passes on to them.
-import { CloseCodes, type Conn, type Engine } from './session';
+import { CloseCode } from '../close-codes';
+import type { Conn, Engine } from './session';
 
 /**
  * The part of a socket.io server `Socket` the helper uses (structural, so surewire needs neither
@@ -36,7 +37,7 @@ export function attachSocketIo(engine: Engine, socket: SocketIoSocket): Conn {
       // socket.io carries no close code. A namespace disconnect reaches the client as `io server disconnect`,
       // which surewire's transport reads as 1008 (do not reconnect); closing the engine.io connection reaches
       // it as `transport close` (1006: reconnect). So 1008 and 1009 disconnect, 1001 and 1013 close the transport.
-      if (code == CloseCodes.violation || code == CloseCodes.tooBig) socket.disconnect();
+      if (code == CloseCode.violation || code == CloseCode.tooBig) socket.disconnect();
       else socket.conn.close();
     },
   });
@@ -49,10 +50,10 @@ export function attachSocketIo(engine: Engine, socket: SocketIoSocket): Conn {
     const [event, ...args] = packet;
     if (typeof event == 'string' && event[0] == '$') {
       // Protocol frames carry no socket.io acknowledgement, and never reach the app's listeners.
-      if (typeof args[args.length - 1] == 'function') return engine.close(conn, CloseCodes.violation, `malformed ${event}: with an acknowledgement`);
+      if (typeof args[args.length - 1] == 'function') return engine.close(conn, CloseCode.violation, `malformed ${event}: with an acknowledgement`);
       return engine.receive(conn, event, args);
     }
-    if (!engine.greeted(conn)) return engine.close(conn, CloseCodes.violation, 'expected $hello first');
+    if (!engine.greeted(conn)) return engine.close(conn, CloseCode.violation, 'expected $hello first');
     next();
   });
   return conn;

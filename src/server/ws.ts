@@ -1,6 +1,7 @@
 // The `ws` adapter: a `ws` WebSocket (or anything shaped like one) becomes a protocol connection.
 import type { Codec, Packet } from '../codec';
-import { CloseCodes, type Conn, type Engine } from './session';
+import { CloseCode } from '../close-codes';
+import type { Conn, Engine } from './session';
 
 /**
  * The part of a `ws` WebSocket the helper uses (structural, so surewire needs neither `ws` nor its types:
@@ -88,12 +89,12 @@ export function attachWs(engine: Engine, ws: WsSocket, o: WsAdapterOptions): Con
     } catch (e) {
       // Not the client's fault as far as we know (a codec or a bug of ours): 1011, and the client retries.
       o.onError(e, conn.session?.id);
-      engine.close(conn, CloseCodes.internal, 'internal error');
+      engine.close(conn, CloseCode.internal, 'internal error');
     }
   });
   const onData = (data: unknown, isBinary: boolean): void => {
     const raw = toBuffer(data);
-    if (raw.length > o.maxFrame) return engine.close(conn, CloseCodes.tooBig, `frame too big (${raw.length} bytes, limit ${o.maxFrame})`);
+    if (raw.length > o.maxFrame) return engine.close(conn, CloseCode.tooBig, `frame too big (${raw.length} bytes, limit ${o.maxFrame})`);
     const frame: string | Buffer = isBinary ? raw : raw.toString('utf8');
     // The heartbeat is answered at any time, even before `$hello`.
     if (o.heartbeat && frame === o.heartbeat.ping) return void (ws.readyState == OPEN && ws.send(o.heartbeat.pong));
@@ -106,10 +107,10 @@ export function attachWs(engine: Engine, ws: WsSocket, o: WsAdapterOptions): Con
     const event = p?.event;
     if (typeof event == 'string' && event[0] == '$') {
       // A `$` name is the protocol's: as a request (with an id), or without arguments, it is malformed.
-      if (p!.id != null || !Array.isArray(p!.args)) return engine.close(conn, CloseCodes.violation, `malformed ${event.slice(0, 40)}`);
+      if (p!.id != null || !Array.isArray(p!.args)) return engine.close(conn, CloseCode.violation, `malformed ${event.slice(0, 40)}`);
       return engine.receive(conn, event, p!.args);
     }
-    if (!engine.greeted(conn)) return engine.close(conn, CloseCodes.violation, 'expected $hello first');
+    if (!engine.greeted(conn)) return engine.close(conn, CloseCode.violation, 'expected $hello first');
     try {
       o.onFrame?.(ws, frame, { session: conn.session!.id, packet: p });
     } catch (e) {
