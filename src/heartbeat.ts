@@ -1,5 +1,5 @@
+import { MAX_TIMER, type Rule } from './check';
 import type { Frame } from './codec';
-import type { HeartbeatConfig } from './options';
 
 /** Dead-connection detection: a ping every `interval`, and any frame within `timeout` as the answer. */
 export interface HeartbeatOptions {
@@ -12,6 +12,13 @@ export interface HeartbeatOptions {
   /** The pong frame, or a predicate that recognises one. Pongs are consumed, not dispatched. @default 'pong' */
   pong?: Frame | ((frame: Frame) => boolean);
 }
+
+/** Heartbeat options with every default filled in. */
+export type HeartbeatConfig = Required<HeartbeatOptions>;
+
+export const heartbeatDefaults: HeartbeatConfig = { interval: 25000, timeout: 10000, ping: 'ping', pong: 'pong' };
+
+export const heartbeatRules: { [k: string]: Rule } = { interval: [1, MAX_TIMER], timeout: [1, MAX_TIMER], ping: [() => true, ''], pong: [() => true, ''] };
 
 /** The heartbeat as the client drives it. */
 export interface Heartbeat {

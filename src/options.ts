@@ -1,7 +1,8 @@
 import { OptionError } from './errors';
+import { check, has, isObj, MAX_TIMER, type Rule } from './check';
 import type { Codec } from './codec';
-import type { HeartbeatOptions } from './heartbeat';
-import type { QueueOptions } from './outbox';
+import { heartbeatDefaults, heartbeatRules, type HeartbeatConfig, type HeartbeatOptions } from './heartbeat';
+import { queueDefaults, queueRules, type QueueConfig, type QueueOptions } from './outbox';
 import type { Transport, WebSocketConstructor } from './transport';
 import type { BackoffOptions } from './backoff';
 import type { Reliable } from './reliable';
@@ -65,14 +66,10 @@ export interface Share {
   attach(url: Provider<string | URL>, options: SurewireOptions, Client: new (url: Provider<string | URL>, options: SurewireOptions) => object): object;
 }
 
-/** Queue options with every default filled in. */
-export type QueueConfig = Required<Omit<QueueOptions, 'storage'>> & Pick<QueueOptions, 'storage'>;
-/** Heartbeat options with every default filled in. */
-export type HeartbeatConfig = Required<HeartbeatOptions>;
 /** Reconnect options with every default filled in. */
 export type ReconnectConfig = BackoffOptions & Required<Omit<ReconnectOptions, 'shouldReconnect'>> & ReconnectOptions;
 
-/** Every default in one place: the client, the outbox and the heartbeat read them from here. */
+/** The client's defaults; the queue and the heartbeat own theirs. */
 export const defaults: {
   reconnect: ReconnectConfig;
   queue: QueueConfig;
@@ -81,8 +78,8 @@ export const defaults: {
   requestTimeout: number;
 } = {
   reconnect: { initialDelay: 1000, maxDelay: 30000, factor: 2, jitter: 0.5, maxRetries: Infinity, stableAfter: 5000, stopCodes: [] },
-  queue: { max: 1000, maxBytes: Infinity, overflow: 'drop-oldest', ttl: Infinity, key: 'surewire:outbox' },
-  heartbeat: { interval: 25000, timeout: 10000, ping: 'ping', pong: 'pong' },
+  queue: queueDefaults,
+  heartbeat: heartbeatDefaults,
   connectTimeout: 10000,
   requestTimeout: 10000,
 };
@@ -94,16 +91,6 @@ export type Config = Omit<SurewireOptions, keyof typeof defaults> & typeof defau
   heartbeat: HeartbeatConfig | false;
 };
 
-// Timers longer than 2^31 - 1 ms overflow and fire at once.
-const MAX_TIMER = 2 ** 31 - 1;
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v == 'object' && v !== null && !Array.isArray(v);
-const has =
-  (...methods: string[]): [(v: unknown) => boolean, string] => [
-    (v) => isObj(v) && methods.every((m) => typeof v[m] == 'function'),
-    `an object with ${methods.join(' and ')}`,
-  ];
-
 /**
  * Checks the options and fills in the defaults. Throws an `OptionError` naming the first option that is
  * wrong; unknown keys are errors too, since they are typos.
@@ -114,10 +101,6 @@ export function validate(url: unknown, o: unknown): Config {
   if (!isObj(o)) throw new OptionError('options', o, 'an object');
   return check(o, '', rules, defaults) as Config;
 }
-
-// A rule: a minimum for a number, a [min, max] range, a typeof name, a [predicate, what it expects],
-// or a nested object (which may also be `false`).
-type Rule = number | [number, number] | string | [(v: unknown) => boolean, string] | { [k: string]: Rule };
 
 const rules: { [k: string]: Rule } = {
   transport: has('connect'),
@@ -137,15 +120,8 @@ const rules: { [k: string]: Rule } = {
     shouldReconnect: 'function',
   },
   connectTimeout: [1, MAX_TIMER],
-  queue: {
-    max: 0,
-    maxBytes: 0,
-    overflow: [(v) => v == 'drop-oldest' || v == 'drop-newest' || v == 'error', "'drop-oldest', 'drop-newest' or 'error'"],
-    ttl: 0,
-    storage: has('getItem', 'setItem'),
-    key: 'string',
-  },
-  heartbeat: { interval: [1, MAX_TIMER], timeout: [1, MAX_TIMER], ping: [() => true, ''], pong: [() => true, ''] },
+  queue: queueRules,
+  heartbeat: heartbeatRules,
   codec: has('encode', 'decode'),
   requestTimeout: [1, MAX_TIMER],
   autoConnect: 'boolean',
@@ -154,27 +130,3 @@ const rules: { [k: string]: Rule } = {
   share: has('attach'),
 };
 
-function check(o: Record<string, unknown>, path: string, rules: { [k: string]: Rule }, defaults: object): object {
-  const out: Record<string, unknown> = { ...defaults };
-  for (const k in o) {
-    const v = o[k];
-    const rule = Object.hasOwn(rules, k) ? rules[k] : undefined;
-    const name = path + k;
-    if (rule === undefined) throw new OptionError(name, v, `one of the known options (${Object.keys(rules).join(', ')})`);
-    if (v === undefined) continue;
-    out[k] = v;
-    if (Array.isArray(rule) && typeof rule[0] == 'function') {
-      if (!rule[0](v)) throw new OptionError(name, v, rule[1] as string);
-    } else if (typeof rule == 'number' || Array.isArray(rule)) {
-      const [min, max] = typeof rule == 'number' ? [rule, Infinity] : (rule as [number, number]);
-      if (typeof v != 'number' || !(v >= min && v <= max))
-        throw new OptionError(name, v, max == Infinity ? `a number >= ${min}` : `a number from ${min} to ${max}`);
-    } else if (typeof rule == 'string') {
-      if (typeof v != rule) throw new OptionError(name, v, `a ${rule}`);
-    } else if (v !== false) {
-      if (!isObj(v)) throw new OptionError(name, v, 'false or an object');
-      out[k] = check(v, name + '.', rule, (defaults as Record<string, object>)[k]!);
-    }
-  }
-  return out;
-}

@@ -1,5 +1,5 @@
+import { has, type Rule } from './check';
 import { frameSize } from './codec';
-import type { QueueConfig } from './options';
 
 /** A `localStorage`-like store; the outbox keeps its text frames there so they survive a reload. */
 export interface OutboxStorage {
@@ -25,6 +25,20 @@ export interface QueueOptions {
   /** The storage key. @default 'surewire:outbox' */
   key?: string;
 }
+
+/** Queue options with every default filled in. */
+export type QueueConfig = Required<Omit<QueueOptions, 'storage'>> & Pick<QueueOptions, 'storage'>;
+
+export const queueDefaults: QueueConfig = { max: 1000, maxBytes: Infinity, overflow: 'drop-oldest', ttl: Infinity, key: 'surewire:outbox' };
+
+export const queueRules: { [k: string]: Rule } = {
+  max: 0,
+  maxBytes: 0,
+  overflow: [(v) => v == 'drop-oldest' || v == 'drop-newest' || v == 'error', "'drop-oldest', 'drop-newest' or 'error'"],
+  ttl: 0,
+  storage: has('getItem', 'setItem'),
+  key: 'string',
+};
 
 /**
  * Why a message was dropped: the outbox was full (`overflow`), it waited longer than `ttl`, the client was

@@ -1,5 +1,5 @@
 import { frameSize, type Codec, type Packet } from './codec';
-import type { QueueConfig } from './options';
+import type { QueueConfig } from './outbox';
 import { canStore, type Transport, type TransportConnection, type TransportContext } from './transport';
 import type { Unsubscribe } from './types';
 import { emitter } from './emitter';

@@ -1,0 +1,47 @@
+import { OptionError } from './errors';
+
+// The option checker every feature's rules run through (the client's options, `reliable()`'s), so that a
+// wrong value is always an `OptionError` naming the option, the value and what was expected.
+
+// Timers longer than 2^31 - 1 ms overflow and fire at once.
+export const MAX_TIMER = 2 ** 31 - 1;
+
+export const isObj = (v: unknown): v is Record<string, unknown> => typeof v == 'object' && v !== null && !Array.isArray(v);
+export const has =
+  (...methods: string[]): [(v: unknown) => boolean, string] => [
+    (v) => isObj(v) && methods.every((m) => typeof v[m] == 'function'),
+    `an object with ${methods.join(' and ')}`,
+  ];
+
+// A rule: a minimum for a number, a [min, max] range, a typeof name, a [predicate, what it expects],
+// or a nested object (which may also be `false`).
+export type Rule = number | [number, number] | string | [(v: unknown) => boolean, string] | { [k: string]: Rule };
+
+/**
+ * Checks `o` against `rules` and fills in `defaults`. Throws an `OptionError` naming the first option that
+ * is wrong (`path` is prefixed to its name); unknown keys are errors too, since they are typos.
+ */
+export function check(o: Record<string, unknown>, path: string, rules: { [k: string]: Rule }, defaults: object): object {
+  const out: Record<string, unknown> = { ...defaults };
+  for (const k in o) {
+    const v = o[k];
+    const rule = Object.hasOwn(rules, k) ? rules[k] : undefined;
+    const name = path + k;
+    if (rule === undefined) throw new OptionError(name, v, `one of the known options (${Object.keys(rules).join(', ')})`);
+    if (v === undefined) continue;
+    out[k] = v;
+    if (Array.isArray(rule) && typeof rule[0] == 'function') {
+      if (!rule[0](v)) throw new OptionError(name, v, rule[1] as string);
+    } else if (typeof rule == 'number' || Array.isArray(rule)) {
+      const [min, max] = typeof rule == 'number' ? [rule, Infinity] : (rule as [number, number]);
+      if (typeof v != 'number' || !(v >= min && v <= max))
+        throw new OptionError(name, v, max == Infinity ? `a number >= ${min}` : `a number from ${min} to ${max}`);
+    } else if (typeof rule == 'string') {
+      if (typeof v != rule) throw new OptionError(name, v, `a ${rule}`);
+    } else if (v !== false) {
+      if (!isObj(v)) throw new OptionError(name, v, 'false or an object');
+      out[k] = check(v, name + '.', rule, (defaults as Record<string, object>)[k]!);
+    }
+  }
+  return out;
+}
