@@ -1,15 +1,16 @@
 import { computeDelay } from './backoff';
 import { CloseCode, isStopCode } from './close-codes';
 import { jsonCodec, type Codec, type Packet } from './codec';
-import { connection, type Connection } from './connection';
-import { ClosedError, ConnectionError, DecodeError, OptionError, OverflowError, RemoteError, SurewireError, TimeoutError } from './errors';
+import { connection, type Connection, type StateReason } from './connection';
+import { ClosedError, ConnectionError, DecodeError, isSurewireError, OptionError, OverflowError, RemoteError, SurewireError, TimeoutError } from './errors';
 import { heartbeat } from './heartbeat';
 import { outbox, type DropReason } from './outbox';
-import { validate, type Provider, type SurewireOptions } from './options';
+import { MAX_TIMER } from './check';
+import { parseUrl, redact, validate, type Provider, type SurewireOptions } from './options';
 import { watchBrowser } from './browser';
 import { emitter } from './emitter';
 import { canStore, type TransportConnection } from './transport';
-import type { DefaultEvents, EventNames, EventsMap, ReplyOf, RequestOptions, SendArgs, Unsubscribe } from './types';
+import type { DefaultEvents, EventNames, EventsMap, ReplyOf, SendArgs, Unsubscribe } from './types';
 import { webSocket } from './transports/websocket';
 
 /** What `send` did with a message: handed to the socket, held in the outbox, or dropped (and reported). */
@@ -19,9 +20,23 @@ type Pending = { resolve: (v: never) => void; reject: (e: unknown) => void; fram
 
 const resolve = async <T>(p: Provider<T>): Promise<T> => (typeof p == 'function' ? (p as () => T | Promise<T>)() : p);
 
-// The last argument of `request` is its options when it is an object with a `timeout` and nothing else.
-const isRequestOptions = (v: unknown): v is RequestOptions =>
-  typeof v == 'object' && v !== null && Object.keys(v).join() == 'timeout';
+/** `request`, typed by the client's `Emit` map. */
+export type RequestFn<Emit extends EventsMap> = <E extends EventNames<Emit>>(event: E, ...args: SendArgs<Emit, E>) => Promise<ReplyOf<Emit, E>>;
+
+// Why a socket failed, in words, from what the runtime tells (Node's `ws` says a lot, browsers nothing).
+const causes: [RegExp, string][] = [
+  [/REFUSED/, 'connection refused (is the server running, on this host and port?)'],
+  [/NOTFOUND|EAI_AGAIN/, 'host not found (DNS)'],
+  [/CERT|TLS|SSL/, 'TLS failed (certificate)'],
+  [/response: (\d+)/, 'the server answered HTTP $1, not a WebSocket upgrade (check the path)'],
+  [/RESET/, 'connection reset'],
+];
+const describe = (cause: unknown, code: number, opened: boolean): string => {
+  const e = (cause as { error?: unknown })?.error ?? cause;
+  const s = `${(e as { code?: string })?.code} ${(e as Error)?.message}`;
+  for (const [re, words] of causes) if (re.test(s)) return s.match(re)![0].replace(re, words);
+  return `closed${opened ? '' : ' before open'} with code ${code}`;
+};
 
 /**
  * A typed real-time client that keeps its connection alive.
@@ -69,14 +84,18 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
   declare readonly send: <E extends EventNames<Emit>>(event: E, ...args: SendArgs<Emit, E>) => SendResult;
 
   /**
-   * Sends an event and waits for the server's reply. A last argument `{ timeout }` sets the timeout.
-   * Rejects with a `TimeoutError`, a `ClosedError` when the connection closes first, or a `RemoteError`
-   * when the server answers with an error.
+   * Sends an event and waits for the server's reply, for at most `requestTimeout` ms. Every argument goes to
+   * the server: for another timeout, use `timeout(ms).request(...)`. Rejects with a `TimeoutError`, a
+   * `ClosedError` when the connection closes first, or a `RemoteError` when the server answers with an error.
    */
-  declare readonly request: <E extends EventNames<Emit>>(
-    event: E,
-    ...args: SendArgs<Emit, E> | [...SendArgs<Emit, E>, RequestOptions]
-  ) => Promise<ReplyOf<Emit, E>>;
+  declare readonly request: RequestFn<Emit>;
+
+  /**
+   * The same `request`, with its own timeout (like socket.io's `timeout(ms).emitWithAck()`).
+   * @example const page = await chat.timeout(5000).request('history', before);
+   * @throws {OptionError} when `ms` is not a number from 1 to 2^31 - 1
+   */
+  declare readonly timeout: (ms: number) => { request: RequestFn<Emit> };
 
   /**
    * @param url where to connect: a string, a `URL`, or a function (sync or async) called before every attempt
@@ -92,13 +111,13 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     }
     const { reconnect: rc, queue, debug } = o;
     let transport = o.transport ?? webSocket;
-    if (!o.transport && !(o.WebSocket ?? globalThis.WebSocket))
-      throw new OptionError('WebSocket', undefined, 'a WebSocket constructor (this runtime has no global WebSocket)');
     let codec: Codec<unknown> = transport.codec ?? o.codec ?? jsonCodec;
     if (o.reliable) codec = (transport = o.reliable.wrap(transport, codec, queue)).codec!;
     const { connection: conn, set, emit } = connection();
     const ev = emitter();
     const reqs = new Map<number, Pending>();
+    const warned = new Set<string>();
+    const log = debug === true ? console.debug.bind(console, '[surewire]') : debug || undefined;
     let socket: TransportConnection | undefined;
     // Identifies the current attempt: callbacks of an older attempt, and async providers that resolve late, are ignored.
     let gen = 0;
@@ -107,17 +126,21 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     let timer: ReturnType<typeof setTimeout> | undefined;
     let stable: ReturnType<typeof setTimeout> | undefined;
     let nextId = 1;
+    // The current attempt's URL as errors show it, whether it opened, and what the socket said went wrong.
+    let where = '';
+    let opened_ = false;
+    let cause: unknown;
 
-    const error = (e: SurewireError): void => emit('error', e);
-    const final = (): boolean => {
-      const { state, reason } = conn.getSnapshot();
-      return state == 'closed' && reason == 'close()';
+    // Nobody listens: the first error of each kind goes to the console, so a failing client is never silent.
+    const error = (e: SurewireError): void => {
+      if (!emit('error', e) && debug !== false && !log && !warned.has(e.code)) warned.add(e.code), console.warn(e);
     };
+    const final = (): boolean => conn.getSnapshot().final;
     const encode = (p: Packet): unknown => {
       try {
         return codec.encode(p);
       } catch (e) {
-        throw new SurewireError('encode', `could not encode "${p.event}": ${e}`, e);
+        throw isSurewireError(e) ? e : new SurewireError('encode', `could not encode "${p.event}": ${(e as Error)?.message ?? e}`, e);
       }
     };
     const settle = (id: number): Pending | undefined => {
@@ -134,7 +157,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         message = { args: [frame] };
       }
       emit('drop', { message, frame, reason });
-      const err = reason == 'overflow' ? new OverflowError('overflow', 'the outbox is full') : new ClosedError('closed', `not sent (${reason})`);
+      const err = reason == 'overflow' ? new OverflowError('overflow', 'the queue is full') : new ClosedError('closed', `not sent (${reason})`);
       if (message.id != null) settle(message.id)?.reject(err);
       if (reason == 'overflow' && queue && queue.overflow == 'error') error(err);
     };
@@ -144,7 +167,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     };
     // Storage errors can happen right here, before anyone listens: report them a tick later.
     const box = queue
-      ? outbox(queue, dropped, (e) => queueMicrotask(() => error(new SurewireError('storage', 'outbox storage failed', e))), (f) => !isRequest(f) && canStore(transport, f))
+      ? outbox(queue, dropped, (e) => queueMicrotask(() => error(new SurewireError('storage', 'queue.storage failed', e))), (f) => !isRequest(f) && canStore(transport, f))
       : undefined;
     const sync = (): void => {
       const queued = box?.length ?? 0;
@@ -168,7 +191,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         ? heartbeat(
             o.heartbeat,
             (f) => socket?.send(f),
-            () => lost(CloseCode.heartbeatTimeout, 'heartbeat timeout', new ConnectionError('heartbeat', 'no answer to the heartbeat ping')),
+            () => lost(CloseCode.heartbeatTimeout, 'heartbeat timeout', new ConnectionError('heartbeat', `no answer from ${where} to the heartbeat ping within ${o.heartbeat && o.heartbeat.timeout} ms: the connection is dead, replacing it`)),
             rtt,
           )
         : undefined;
@@ -177,15 +200,31 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       clearTimeout(stable);
       hb?.stop();
     };
+    // Closed without reconnecting, for a reason that is not `close()`.
+    const stop = (reason: StateReason, code: number | null = null): void => set({ state: 'closed', reason, code, retryAt: null });
 
-    const open = async (reason: string): Promise<void> => {
+    const open = async (reason: StateReason): Promise<void> => {
       clearTimers();
       const g = ++gen;
       const ms = o.connectTimeout;
+      opened_ = false;
+      cause = undefined;
       set({ state: 'connecting', reason, retryAt: null, attempt });
-      timer = setTimeout(() => lost(CloseCode.connectTimeout, 'connect timeout', new ConnectionError('connect-timeout', `not open within ${ms} ms`)), ms);
+      timer = setTimeout(() => lost(CloseCode.connectTimeout, 'connect timeout', new ConnectionError('connect-timeout', `could not connect to ${where}: not open within ${ms} ms (connectTimeout)`)), ms);
+      let u: URL;
       try {
-        const href = String(await resolve(url));
+        const given = await resolve(url);
+        if (g != gen) return;
+        try {
+          u = parseUrl(given);
+        } catch (e) {
+          // A URL that can never work: retrying would fail the same way.
+          gen++;
+          clearTimers();
+          error(new ConnectionError('url', `bad url from the url provider: ${(e as Error).message.slice(10)}`, e));
+          return stop('bad url');
+        }
+        where = redact(u);
         const protocols = await resolve(o.protocols);
         if (g != gen) return;
         // Callbacks of this attempt only; one fired from inside connect() waits until the socket is stored.
@@ -197,13 +236,15 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
             else if (g == gen) fn(a, b);
           }) as F;
         socket = transport.connect({
-          url: href,
+          url: u.href,
           protocols,
           WebSocket: o.WebSocket,
           open: live(opened),
           frame: live(frame),
           close: live(closed),
-          error: live((e) => error(new ConnectionError('socket', 'socket error', e))),
+          // A transport's own surewire error (the reliable layer's) is reported as it is; the socket's is kept
+          // for the error its close reports, which can then say why in one message.
+          error: live((e) => (isSurewireError(e) && error(e), (cause = e))),
           rtt: live(rtt),
         });
         const early = held;
@@ -211,21 +252,23 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         early.forEach((run) => run());
       } catch (e) {
         // A provider that threw or rejected, or a URL the WebSocket constructor refused: a failed attempt.
-        if (g == gen) lost(1006, 'connect failed', new ConnectionError('url', 'could not start a connection attempt', e));
+        if (g == gen) lost(1006, 'connect failed', new ConnectionError('url', `could not start a connection to ${where || 'the url'}: ${(e as Error)?.message ?? e}`, e));
       }
     };
 
     const opened = (info?: { recovered?: boolean }): void => {
       clearTimeout(timer);
+      opened_ = true;
       if (rc)
         stable = setTimeout(() => {
           attempt = 0;
           set({ attempt });
         }, rc.stableAfter);
       box?.flush((f) => socket!.send(f));
-      hb?.start();
       set({ state: 'open', reason: 'open', queued: box?.length ?? 0 });
       emit('open', { attempt, ...info });
+      // After the open listeners, so that a greeting they send (a server that wants a hello first) goes first.
+      if (socket) hb?.start();
     };
 
     const frame = (f: unknown): void => {
@@ -245,14 +288,14 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     };
 
     // Gives up on the current socket or attempt from the client's side.
-    const lost = (code: number, reason: string, e: SurewireError): void => {
+    const lost = (code: number, reason: StateReason, e: SurewireError): void => {
       const g = gen;
       error(e);
       if (g != gen) return; // an error listener called close() or reconnect()
       const s = socket;
       socket = undefined;
       s?.close(code, reason);
-      closed(code, reason);
+      closed(code, reason, reason);
     };
 
     // Requests already on the wire can no longer be answered; those still queued go out after the next open.
@@ -261,22 +304,24 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         if (!box?.has(r.frame)) settle(id)!.reject(new ClosedError('closed', `the connection closed (${code}) before a reply`));
     };
 
-    const closed = (code: number, reason: string): void => {
+    const closed = (code: number, reason: string, why: StateReason = 'socket closed'): void => {
       const g = ++gen;
       socket = undefined;
       clearTimers();
       rejectInFlight(code);
+      // A socket that failed before it opened, or one the network cut: say where and why, once.
+      if (why == 'socket closed' && (!opened_ || cause) && !isSurewireError(cause))
+        error(new ConnectionError('socket', `${opened_ ? 'lost the connection to' : 'could not connect to'} ${where}: ${describe(cause, code, opened_)}${reason ? ` (${reason})` : ''}`, cause));
+      if (g != gen) return; // an error listener called close() or reconnect()
       const retry = !!rc && attempt < rc.maxRetries && (rc.shouldReconnect ? rc.shouldReconnect({ code, reason }) : !isStopCode(code, rc.stopCodes));
       emit('close', { code, reason, willReconnect: retry });
       if (g != gen) return; // a close listener called close() or reconnect()
       if (retry) {
         const delay = computeDelay(attempt++, rc);
         timer = setTimeout(() => open('retry'), delay);
-        set({ state: 'reconnecting', reason: reason || `closed (${code})`, attempt, retryAt: Date.now() + delay });
+        set({ state: 'reconnecting', reason: why, code, attempt, retryAt: Date.now() + delay });
         emit('reconnecting', { attempt, delay });
-      } else {
-        set({ state: 'closed', reason: !rc ? 'reconnect disabled' : attempt >= rc.maxRetries ? 'max retries' : `close code ${code}`, retryAt: null });
-      }
+      } else stop(!rc ? 'reconnect disabled' : attempt >= rc.maxRetries ? 'max retries' : 'stop code', code);
     };
 
     const unwatch = watchBrowser((cause) => {
@@ -285,11 +330,27 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       else if (s == 'reconnecting' && cause != 'offline') open(cause);
     });
 
+    const request = (ms: number, event: string, args: unknown[]): Promise<unknown> =>
+      new Promise((resolve, reject) => {
+        const id = nextId++;
+        const frame = encode({ event, args, id });
+        const timer = setTimeout(() => {
+          settle(id);
+          if (box?.remove(frame)) sync();
+          reject(new TimeoutError('timeout', `no reply to "${event}" from ${where || 'the server'} within ${ms} ms`));
+        }, ms);
+        reqs.set(id, { resolve, reject, frame, timer });
+        push(frame);
+      });
+
     Object.assign(this, {
       connection: conn,
       connect() {
         const s = conn.state;
         if (s == 'idle' || (s == 'closed' && !final())) {
+          // Here, not in the constructor: a client made with `autoConnect: false` during server rendering is fine.
+          if (!o.transport && !(o.WebSocket ?? globalThis.WebSocket))
+            throw new OptionError('WebSocket', undefined, 'a WebSocket constructor: this runtime has none (pass the `ws` package\'s in Node)');
           attempt = 0;
           open('connect()');
         }
@@ -318,34 +379,21 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         s?.close(code, reason);
         for (const id of [...reqs.keys()]) settle(id)!.reject(new ClosedError('closed', 'the client was closed'));
         if (!(queue && queue.storage)) box?.clear('closed');
-        set({ state: 'closed', reason: 'close()', retryAt: null, queued: box?.length ?? 0 });
+        set({ state: 'closed', reason: 'close()', final: true, retryAt: null, queued: box?.length ?? 0 });
         if (was != 'idle' && was != 'closed') emit('close', { code, reason, willReconnect: false });
       },
       on: ev.on,
       once: ev.once,
       off: ev.off,
       send: (event: string, ...args: unknown[]) => push(encode({ event, args })),
-      request: (event: string, ...args: unknown[]) => {
-        const opts = isRequestOptions(args[args.length - 1]) ? (args.pop() as RequestOptions) : {};
-        return new Promise((resolve, reject) => {
-          const id = nextId++;
-          const frame = encode({ event, args, id });
-          const ms = opts.timeout ?? o.requestTimeout;
-          const timer = setTimeout(() => {
-            settle(id);
-            if (box?.remove(frame)) sync();
-            reject(new TimeoutError('timeout', `no reply to "${event}" within ${ms} ms`));
-          }, ms);
-          reqs.set(id, { resolve, reject, frame, timer });
-          push(frame);
-        });
+      request: (event: string, ...args: unknown[]) => request(o.requestTimeout, event, args),
+      timeout(ms: number) {
+        if (typeof ms != 'number' || !(ms >= 1 && ms <= MAX_TIMER)) throw new OptionError('timeout', ms, 'a number of ms from 1 to 2147483647');
+        return { request: (event: string, ...args: unknown[]) => request(ms, event, args) };
       },
     });
 
-    if (debug) {
-      const log = debug === true ? console.debug.bind(console, '[surewire]') : debug;
-      for (const e of ['state', 'close', 'reconnecting', 'error', 'drop'] as const) conn.on(e, (d: unknown) => log(e, d));
-    }
+    if (log) for (const e of ['state', 'close', 'reconnecting', 'error', 'drop'] as const) conn.on(e, (d: unknown) => log(e, d));
     sync();
     if (o.autoConnect !== false) this.connect();
   }

@@ -67,6 +67,35 @@ export const jsonCodec: Codec = {
 };
 
 /**
+ * Events of a server that speaks bare frames (`textCodec`): a text frame is `message` with its text, a binary
+ * frame `binary` with its data. Use it for both maps: `new Surewire<TextEvents, TextEvents>(url, { codec: textCodec })`.
+ */
+export interface TextEvents {
+  message: (text: string) => void;
+  binary: (data: ArrayBuffer) => void;
+}
+
+/**
+ * The codec for servers that speak bare frames, no envelope (a plain `ws` server that sends and logs text):
+ * `send('message', text)` sends the text as it is, a text frame arrives as `message` with its string, and
+ * binary passes through as `binary` both ways. Any other event, or a request, cannot be written in this
+ * format: `send` throws an `encode` error naming the event.
+ *
+ * @example
+ * const chat = new Surewire<TextEvents, TextEvents>('ws://localhost:8080', { codec: textCodec });
+ * chat.on('message', (text) => console.log(text));
+ * chat.send('message', 'hello server!');
+ */
+export const textCodec: Codec = {
+  encode(p) {
+    const [a] = p.args;
+    if (p.id == null && (p.event == 'message' ? typeof a == 'string' : p.event == 'binary' && isBinary(a))) return a as Frame;
+    throw new TypeError(`the text codec sends only ('message', text) and ('binary', data), not ${p.id == null ? `"${p.event}"` : 'requests'}`);
+  },
+  decode: (f) => ({ event: typeof f == 'string' ? 'message' : 'binary', args: [f] }),
+};
+
+/**
  * Size of a frame in bytes, as the server counts it: UTF-8 bytes for text (a lone surrogate counts 2, not
  * the 3 of its replacement character), bytes for binary; 0 for what is neither (socket.io packets).
  */

@@ -13,11 +13,44 @@ import type { Unsubscribe } from './types';
  */
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
+/**
+ * Why the connection is in its state:
+ * - `idle`: `created`;
+ * - `connecting`: `connect()`, `reconnect()`, `retry` (after the backoff wait), `online` or `visible` (the
+ *   browser said to look again);
+ * - `open`: `open`;
+ * - `reconnecting`: `socket closed` (by the server or the network: see `code`), `heartbeat timeout`,
+ *   `connect timeout`, `connect failed` (the URL provider, or the transport, failed);
+ * - `closed`: `close()` (final), `max retries`, `reconnect disabled`, `stop code` (a close code that means
+ *   "do not come back": see `code`), `bad url` (a URL provider returned a URL that can never work).
+ */
+export type StateReason =
+  | 'created'
+  | 'connect()'
+  | 'reconnect()'
+  | 'retry'
+  | 'online'
+  | 'visible'
+  | 'open'
+  | 'socket closed'
+  | 'heartbeat timeout'
+  | 'connect timeout'
+  | 'connect failed'
+  | 'close()'
+  | 'max retries'
+  | 'reconnect disabled'
+  | 'stop code'
+  | 'bad url';
+
 /** An immutable picture of the connection, replaced on every change. */
 export interface ConnectionSnapshot {
   readonly state: ConnectionState;
-  /** Why the connection is in this state, e.g. `'heartbeat timeout'`, `'close()'`, `'max retries'`. */
-  readonly reason: string;
+  /** Why the connection is in this state. */
+  readonly reason: StateReason;
+  /** The code of the last close, or null before the first. */
+  readonly code: number | null;
+  /** True once `close()` was called: closed for good, nothing will reopen this client. */
+  readonly final: boolean;
   /** Retries since the connection was last stable (0 while stable). */
   readonly attempt: number;
   /** When the waiting retry fires (epoch ms), while `reconnecting`; otherwise null. */
@@ -37,7 +70,7 @@ export interface CloseInfo {
 
 /** Listener signatures of the lifecycle events on `client.connection`. */
 export interface LifecycleEvents {
-  state: (change: { from: ConnectionState; to: ConnectionState; reason: string }) => void;
+  state: (change: { from: ConnectionState; to: ConnectionState; reason: StateReason }) => void;
   /** `recovered` is set by transports that can restore a session (socket.io's connection state recovery). */
   open: (info: { attempt: number; recovered?: boolean }) => void;
   close: (info: CloseInfo) => void;
@@ -75,11 +108,12 @@ export interface ConnectionControl {
   connection: Connection;
   /** Replaces the snapshot with `patch` applied, tells subscribers, and emits `state` when the state changed. */
   set(patch: Partial<ConnectionSnapshot>): void;
-  emit<E extends keyof LifecycleEvents>(event: E, payload: Parameters<LifecycleEvents[E]>[0]): void;
+  /** Returns whether anyone listened. */
+  emit<E extends keyof LifecycleEvents>(event: E, payload: Parameters<LifecycleEvents[E]>[0]): boolean;
 }
 
 export function connection(): ConnectionControl {
-  let snap: ConnectionSnapshot = Object.freeze({ state: 'idle', reason: '', attempt: 0, retryAt: null, queued: 0, rtt: null });
+  let snap: ConnectionSnapshot = Object.freeze({ state: 'idle', reason: 'created', code: null, final: false, attempt: 0, retryAt: null, queued: 0, rtt: null });
   const ev = emitter();
   // Subscribers are listeners of an event no lifecycle name can collide with.
   return {

@@ -12,7 +12,8 @@ export interface Emitter {
   on(event: string, fn: Listener): Unsubscribe;
   once(event: string, fn: Listener): Unsubscribe;
   off(event: string, fn?: Listener): void;
-  emit(event: string, ...args: unknown[]): void;
+  /** Calls the event's listeners; returns whether there were any. */
+  emit(event: string, ...args: unknown[]): boolean;
 }
 
 export function emitter(): Emitter {
@@ -39,7 +40,8 @@ export function emitter(): Emitter {
       return on(event, once);
     },
     emit(event, ...args) {
-      for (const fn of all[event] ?? []) {
+      const l = all[event];
+      for (const fn of l ?? []) {
         try {
           (fn as (...a: unknown[]) => void)(...args);
         } catch (e) {
@@ -48,6 +50,7 @@ export function emitter(): Emitter {
           });
         }
       }
+      return !!l;
     },
   };
 }

@@ -4,12 +4,13 @@ export type {
   ConnectionState,
   ConnectionSnapshot,
   CloseInfo,
+  StateReason,
   LifecycleEvents,
 } from './connection';
-export type { SurewireOptions, ReconnectOptions, Provider, CloseEventInfo, Share } from './options';
-export type { QueueOptions, OutboxStorage, OverflowPolicy, DropReason } from './outbox';
+export type { SurewireOptions, ReconnectOptions, Provider, Share } from './options';
+export type { QueueOptions, QueueStorage, OverflowPolicy, DropReason } from './outbox';
 export type { HeartbeatOptions } from './heartbeat';
-export { jsonCodec, type Codec, type Packet, type Frame } from './codec';
+export { jsonCodec, textCodec, type Codec, type Packet, type Frame, type TextEvents } from './codec';
 export { computeDelay, type BackoffOptions } from './backoff';
 export { CloseCode, stopCodes } from './close-codes';
 export { webSocket } from './transports/websocket';
@@ -25,6 +26,7 @@ export {
   RemoteError,
   OverflowError,
   isSurewireError,
+  type ErrorCode,
 } from './errors';
 export type {
   EventsMap,
@@ -33,6 +35,5 @@ export type {
   EventArgs,
   SendArgs,
   ReplyOf,
-  RequestOptions,
   Unsubscribe,
 } from './types';

@@ -1,6 +1,7 @@
 import { OptionError } from './errors';
 import { check, has, isObj, MAX_TIMER, type Rule } from './check';
 import type { Codec } from './codec';
+import type { CloseInfo } from './connection';
 import { heartbeatDefaults, heartbeatRules, type HeartbeatConfig, type HeartbeatOptions } from './heartbeat';
 import { queueDefaults, queueRules, type QueueConfig, type QueueOptions } from './outbox';
 import type { Transport, WebSocketConstructor } from './transport';
@@ -9,12 +10,6 @@ import type { Reliable } from './reliable';
 
 /** A value, or a function (sync or async) that returns it; functions run before every connection attempt. */
 export type Provider<T> = T | (() => T | Promise<T>);
-
-/** How a socket closed, as `shouldReconnect` sees it. */
-export interface CloseEventInfo {
-  code: number;
-  reason: string;
-}
 
 /** Reconnection policy. */
 export interface ReconnectOptions extends Partial<BackoffOptions> {
@@ -25,7 +20,7 @@ export interface ReconnectOptions extends Partial<BackoffOptions> {
   /** Extra close codes, or `[from, to]` ranges, that stop reconnection (beside 1002, 1003, 1007, 1008, 1010). @default [] */
   stopCodes?: readonly (number | readonly [number, number])[];
   /** Decides, for each close, whether to retry; overrides the close-code table. */
-  shouldReconnect?: (close: CloseEventInfo) => boolean;
+  shouldReconnect?: (close: Pick<CloseInfo, 'code' | 'reason'>) => boolean;
 }
 
 /** Options of `new Surewire(url, options)`. */
@@ -40,9 +35,9 @@ export interface SurewireOptions {
   reconnect?: ReconnectOptions | false;
   /** An attempt not open within this many ms is aborted and counts as failed. @default 10000 */
   connectTimeout?: number;
-  /** The outbox for messages sent while not open, or `false` to drop them (reported) instead. @default {} */
+  /** The queue for messages sent while not open, or `false` to drop them (reported) instead. @default {} */
   queue?: QueueOptions | false;
-  /** Dead-connection detection; the server must answer the ping, or pass `false`. @default {} (on) */
+  /** Dead-connection detection, harmless to a server that does not answer (see `HeartbeatOptions`), or `false`. @default {} (on) */
   heartbeat?: HeartbeatOptions | false;
   /** How events become frames and frames events. @default JSON `[event, ...args]` */
   codec?: Codec;
@@ -50,7 +45,13 @@ export interface SurewireOptions {
   requestTimeout?: number;
   /** Connect as soon as the client is made; otherwise call `connect()`. @default true */
   autoConnect?: boolean;
-  /** `true` logs to `console.debug`; a function receives every log line instead. @default false */
+  /**
+   * Logging. By default, when nothing listens to `connection.on('error')`, the first error of each `code` is
+   * written once to `console.warn`, so a client that fails is never silent (and never floods the console on
+   * every retry). `true` also logs every lifecycle event to `console.debug`; a function receives those lines
+   * and the errors instead; `false` logs nothing at all. URLs in logs and errors never show credentials or
+   * the query string. @default undefined (first error of each kind)
+   */
   debug?: boolean | ((message: string, ...data: unknown[]) => void);
   /** Exactly-once delivery with a server that speaks PROTOCOL.md: a `reliable()` from `surewire`, one per client. @default off */
   reliable?: Reliable;
@@ -96,11 +97,30 @@ export type Config = Omit<SurewireOptions, keyof typeof defaults> & typeof defau
  * wrong; unknown keys are errors too, since they are typos.
  */
 export function validate(url: unknown, o: unknown): Config {
-  const t = typeof url;
-  if (!(t == 'string' || t == 'function' || url instanceof URL)) throw new OptionError('url', url, 'a string, a URL or a function');
+  if (typeof url != 'function') parseUrl(url);
   if (!isObj(o)) throw new OptionError('options', o, 'an object');
   return check(o, '', rules, defaults) as Config;
 }
+
+/**
+ * Parses a server URL: absolute with a `ws:`, `wss:`, `http:` or `https:` scheme, or relative to the page in a
+ * browser. Throws an `OptionError` naming `url` otherwise: a URL that can never work is a mistake, not a
+ * network failure to retry.
+ */
+export function parseUrl(url: unknown): URL {
+  let u: URL | undefined;
+  try {
+    if (typeof url == 'string' || url instanceof URL) u = new URL(url, globalThis.location?.href);
+  } catch {
+    // not a URL
+  }
+  if (!/^(wss?|https?):$/.test(u?.protocol as string))
+    throw new OptionError('url', url, `a ws://, wss://, http:// or https:// URL${typeof url == 'string' && /^\w[\w.-]*[:/]/.test(url) && !url.includes('//') ? ` (did you mean "ws://${url}"?)` : ''}`);
+  return u!;
+}
+
+/** The URL as logs and errors show it: no credentials, no query string (which often carries a token). */
+export const redact = (u: URL): string => u.protocol + '//' + u.host + u.pathname + (u.search && '?…');
 
 const rules: { [k: string]: Rule } = {
   transport: has('connect'),

@@ -1,8 +1,8 @@
 import { has, type Rule } from './check';
 import { frameSize } from './codec';
 
-/** A `localStorage`-like store; the outbox keeps its text frames there so they survive a reload. */
-export interface OutboxStorage {
+/** A `localStorage`-like store; the queue keeps its text frames there so they survive a reload. */
+export interface QueueStorage {
   getItem(key: string): string | null;
   setItem(key: string, value: string): void;
 }
@@ -21,7 +21,7 @@ export interface QueueOptions {
   /** A queued message older than this many ms is dropped instead of sent. @default Infinity */
   ttl?: number;
   /** Keeps text frames (and socket.io packets without binary data) across page reloads; binary frames are held in memory only. */
-  storage?: OutboxStorage;
+  storage?: QueueStorage;
   /** The storage key. @default 'surewire:outbox' */
   key?: string;
 }

@@ -25,9 +25,3 @@ export type SendArgs<M extends EventsMap, E extends keyof M> =
 /** What `request(E)` resolves with: the first argument of the event's acknowledgement callback, or `unknown`. */
 export type ReplyOf<M extends EventsMap, E extends keyof M> =
   EventArgs<M, E> extends [...unknown[], (reply: infer R, ...rest: never[]) => unknown] ? R : unknown;
-
-/** Options of one `request`. */
-export interface RequestOptions {
-  /** Reject with a `TimeoutError` after this many ms. @default the client's `requestTimeout` */
-  timeout?: number;
-}

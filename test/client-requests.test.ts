@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Client } from 'mock-socket';
 import { Surewire } from '../src/client';
-import { ClosedError, OverflowError, RemoteError, SurewireError, TimeoutError } from '../src/errors';
-import { blackholeWebSocket, MockServer, WS } from './helpers/mock-server';
+import { ClosedError, OptionError, OverflowError, RemoteError, SurewireError, TimeoutError } from '../src/errors';
+import { blackholeWebSocket, MockServer, uniqueUrl, WS } from './helpers/mock-server';
 import { fakeClientHarness, record } from './helpers/fake-client';
 
 const { tick, serve, client, own } = fakeClientHarness();
@@ -107,18 +107,19 @@ describe('request()', () => {
     expect((r.error as RemoteError).data).toEqual({ code: 'E_FUNDS', message: 'not enough' });
   });
 
-  it('rejects with a TimeoutError after the timeout given as the last argument, which is not sent', async () => {
+  it('rejects with a TimeoutError after the timeout given by timeout(ms), naming the event, the server and the time', async () => {
     const srv = serve();
     const c = client(srv.url);
     const errors = record(c, 'error');
     await tick(4);
-    const r = track(c.request('slow', 'x', { timeout: 50 }));
+    const r = track(c.timeout(50).request('slow', 'x'));
     await tick(4);
     expect(srv.frames()).toEqual(['{"id":1,"event":"slow","args":["x"]}']);
     await tick(45);
     expect(r).toEqual({ status: 'pending' });
     await tick(1);
     expectRejected(r, TimeoutError, 'timeout');
+    expect((r.error as Error).message).toBe(`surewire: no reply to "slow" from ${srv.url.replace(/\/$/, '/')} within 50 ms`);
     // a late reply is ignored
     srv.send('{"id":1,"result":"late"}');
     await tick(0);
@@ -130,7 +131,7 @@ describe('request()', () => {
     const srv = serve();
     const c = client(srv.url, { autoConnect: false });
     const drops = record(c, 'drop');
-    const r = track(c.request('q', { timeout: 50 }));
+    const r = track(c.timeout(50).request('q'));
     expect(c.send('after')).toBe('queued');
     expect(c.connection.getSnapshot().queued).toBe(2);
     await tick(49);
@@ -155,15 +156,32 @@ describe('request()', () => {
     expectRejected(r, TimeoutError, 'timeout');
   });
 
-  it('lets the { timeout } argument override the requestTimeout option', async () => {
+  it('lets timeout(ms) override the requestTimeout option', async () => {
     const srv = serve();
     const c = client(srv.url, { requestTimeout: 1000 });
     await tick(4);
-    const r = track(c.request('slow', { timeout: 50 }));
+    const r = track(c.timeout(50).request('slow'));
     await tick(49);
     expect(r).toEqual({ status: 'pending' });
     await tick(1);
     expectRejected(r, TimeoutError, 'timeout');
+  });
+
+  it('never takes an argument as options: an object with a timeout key is sent to the server as it is', async () => {
+    const srv = serve();
+    const c = client(srv.url, { requestTimeout: 1000 });
+    await tick(4);
+    const r = track(c.request('save', { timeout: 5 }));
+    await tick(4);
+    expect(srv.frames()).toEqual(['{"id":1,"event":"save","args":[{"timeout":5}]}']);
+    await tick(10);
+    expect(r).toEqual({ status: 'pending' });
+  });
+
+  it.each([0, -1, NaN, 2 ** 31, '50', undefined])('throws an OptionError naming timeout for timeout(%s)', (ms) => {
+    const c = client(uniqueUrl(), { autoConnect: false });
+    expect(() => c.timeout(ms as number)).toThrow(OptionError);
+    expect(() => c.timeout(ms as number)).toThrow(/`timeout`/);
   });
 
   it('times out after 10000 ms without a requestTimeout', async () => {
@@ -175,17 +193,6 @@ describe('request()', () => {
     expect(r).toEqual({ status: 'pending' });
     await tick(1);
     expectRejected(r, TimeoutError, 'timeout');
-  });
-
-  it('sends a last argument that is not exactly { timeout } as an argument', async () => {
-    const srv = serve();
-    const c = client(srv.url, { requestTimeout: 1000 });
-    await tick(4);
-    const r = track(c.request('find', { timeout: 5, q: 'x' }));
-    await tick(4);
-    expect(srv.frames()).toEqual(['{"id":1,"event":"find","args":[{"timeout":5,"q":"x"}]}']);
-    await tick(100);
-    expect(r).toEqual({ status: 'pending' });
   });
 
   it('rejects a request in flight with a ClosedError when the connection closes, then reconnects', async () => {
@@ -222,11 +229,12 @@ describe('request()', () => {
   });
 
   it('rejects a request in flight with a ClosedError when the heartbeat declares the connection dead', async () => {
-    const srv = serve();
+    const srv = serve({ pong: true });
     const c = client(srv.url, { heartbeat: { interval: 1000, timeout: 500 }, requestTimeout: 60_000 });
-    await tick(4);
+    await tick(8); // the ping at open is answered: the heartbeat is enforced from now on
+    srv.pong = false;
     const r = track(c.request('slow'));
-    await tick(1499);
+    await tick(1495);
     expect(r).toEqual({ status: 'pending' });
     await tick(1); // 1504: dead
     expectRejected(r, ClosedError, 'closed');

@@ -67,20 +67,20 @@ describe('state', () => {
     expect(c.connection.state).toBe('open');
     expect(srv.connections).toBe(2);
     expect(states).toEqual([
-      { from: 'open', to: 'reconnecting', reason: 'bye' },
+      { from: 'open', to: 'reconnecting', reason: 'socket closed' },
       { from: 'reconnecting', to: 'connecting', reason: 'retry' },
       { from: 'connecting', to: 'open', reason: 'open' },
     ]);
     expect(opens).toEqual([{ attempt: 1 }]);
   });
 
-  it('names the close code as the reason when the server gives none', async () => {
+  it('keeps the close code in the snapshot, and the reason a closed union, whatever the server says', async () => {
     const srv = serve();
     const c = client(srv.url);
     await tick(4);
-    srv.drop(1001, '');
+    srv.drop(1001, 'some text of the server');
     await tick(4);
-    expect(c.connection.getSnapshot()).toMatchObject({ state: 'reconnecting', reason: 'closed (1001)' });
+    expect(c.connection.getSnapshot()).toMatchObject({ state: 'reconnecting', reason: 'socket closed', code: 1001 });
   });
 
   it('gives subscribers a new frozen snapshot per change, with queued, attempt, retryAt and rtt', async () => {
@@ -100,16 +100,16 @@ describe('state', () => {
     expect(snaps).toHaveLength(7);
     await tick(1); // stable at 6012: attempt back to 0
 
-    const base = { reason: '', attempt: 0, retryAt: null, queued: 0, rtt: null };
+    const base = { reason: 'created', code: null, final: false, attempt: 0, retryAt: null, queued: 0, rtt: null };
     expect(snaps).toEqual([
       { ...base, state: 'idle' },
       { ...base, state: 'idle', queued: 1 },
       { ...base, state: 'connecting', reason: 'connect()', queued: 1 },
       { ...base, state: 'open', reason: 'open' },
-      { ...base, state: 'reconnecting', reason: 'bye', attempt: 1, retryAt: T0 + 8 + 1000 },
-      { ...base, state: 'connecting', reason: 'retry', attempt: 1 },
-      { ...base, state: 'open', reason: 'open', attempt: 1 },
-      { ...base, state: 'open', reason: 'open', attempt: 0 },
+      { ...base, state: 'reconnecting', reason: 'socket closed', code: 1000, attempt: 1, retryAt: T0 + 8 + 1000 },
+      { ...base, state: 'connecting', reason: 'retry', code: 1000, attempt: 1 },
+      { ...base, state: 'open', reason: 'open', code: 1000, attempt: 1 },
+      { ...base, state: 'open', reason: 'open', code: 1000, attempt: 0 },
     ]);
     expect(snaps.every((s) => Object.isFrozen(s))).toBe(true);
     expect(new Set(snaps).size).toBe(snaps.length);
@@ -217,9 +217,10 @@ describe('backoff', () => {
   });
 
   it.each([
-    { jitter: 0.5, random: 0.5, delays: [75, 150, 300] },
-    { jitter: 0.2, random: 0.5, delays: [90, 180, 360] },
-    { jitter: 1, random: 0.9, delays: [10, 20, 40] },
+    { jitter: 0.5, random: 0.25, delays: [75, 150, 300] },
+    { jitter: 0.2, random: 0.25, delays: [90, 180, 360] },
+    { jitter: 1, random: 0.05, delays: [10, 20, 40] },
+    { jitter: 0.5, random: 0.75, delays: [125, 250, 500] },
     { jitter: 0, random: 0.9, delays: [100, 200, 400] },
   ])('randomises the delay by jitter $jitter (Math.random = $random)', async ({ jitter, random, delays }) => {
     vi.mocked(Math.random).mockReturnValue(random);
@@ -367,7 +368,7 @@ describe('close codes', () => {
     await tick(4);
     srv.drop(code, 'nope');
     await tick(4);
-    expect(c.connection.getSnapshot()).toMatchObject({ state: 'closed', reason: `close code ${code}` });
+    expect(c.connection.getSnapshot()).toMatchObject({ state: 'closed', reason: 'stop code', code, final: false });
     expect(closes).toEqual([{ code, reason: 'nope', willReconnect: false }]);
     await tick(10 * 60_000);
     expect(srv.connections).toBe(1);
@@ -434,7 +435,7 @@ describe('close codes', () => {
     srv.drop(1000, 'banned');
     await tick(4);
     expect(shouldReconnect).toHaveBeenCalledWith({ code: 1000, reason: 'banned' });
-    expect(c.connection.getSnapshot()).toMatchObject({ state: 'closed', reason: 'close code 1000' });
+    expect(c.connection.getSnapshot()).toMatchObject({ state: 'closed', reason: 'stop code', code: 1000 });
     expect(closes).toEqual([{ code: 1000, reason: 'banned', willReconnect: false }]);
     await tick(60_000);
     expect(srv.connections).toBe(1);
@@ -749,53 +750,70 @@ describe('outbox', () => {
 });
 
 describe('heartbeat', () => {
-  it('is on by default: pings "ping" every 25 s and gives up 10 s after an unanswered ping', async () => {
+  const PING = '["ping"]';
+
+  it('is on by default: pings ["ping"] at open and every 25 s, and never gives up on a server that never answered', async () => {
     const srv = serve();
     const c = new Surewire(srv.url, { WebSocket: WS, reconnect: { initialDelay: 100 } });
     own(c);
     const errors = record(c, 'error');
-    await tick(4); // open at 4
-    await tick(24_999);
-    expect(c.connection.state).toBe('open');
-    expect(srv.pings).toBe(0);
-    await tick(1); // ping sent at 25004, arrives at 25008
+    await tick(4); // open at 4, first ping at once
     await tick(4);
-    expect(srv.frames(0, { pings: true })).toEqual(['ping']);
-    await tick(35_003 - 25_008);
+    expect(srv.frames(0, { pings: true })).toEqual([PING]);
+    await tick(25_000);
+    expect(srv.pings).toBe(2);
+    await tick(10 * 25_000);
+    expect(srv.pings).toBe(12);
+    expect(c.connection.state).toBe('open');
+    expect(srv.connections).toBe(1);
+    expect(errors).toEqual([]);
+  });
+
+  it('once the server has answered, gives up 10 s after an unanswered ping with the default options', async () => {
+    const srv = serve({ pong: true });
+    const c = new Surewire(srv.url, { WebSocket: WS, reconnect: { initialDelay: 100 } });
+    own(c);
+    const errors = record(c, 'error');
+    await tick(4 + 4); // ping at 4, answered at 8
+    srv.pong = false;
+    await tick(25_004 - 8); // second ping
+    await tick(9_999);
     expect(c.connection.state).toBe('open');
     await tick(1); // 35004
     expect(c.connection.state).toBe('reconnecting');
     expect(errors.map((e) => e.code)).toEqual(['heartbeat']);
+    expect(errors[0]!.message).toContain(srv.url.replace(/\/$/, ''));
   });
 
-  it('pings every interval while the server answers', async () => {
+  it('pings at open and then every interval while the server answers', async () => {
     const srv = serve({ pong: true });
     const c = client(srv.url, { heartbeat: { interval: 1000, timeout: 500 } });
     await tick(4);
     await tick(3004);
     expect(srv.received.map((r) => [r.data, r.at - T0])).toEqual([
-      ['ping', 1008],
-      ['ping', 2008],
-      ['ping', 3008],
+      [PING, 8],
+      [PING, 1008],
+      [PING, 2008],
+      [PING, 3008],
     ]);
     expect(c.connection.state).toBe('open');
     expect(srv.connections).toBe(1);
   });
 
-  it('reports the round trip of each pong in a heartbeat event and snapshot.rtt', async () => {
+  it('knows the round trip right after open, and reports each pong in a heartbeat event and snapshot.rtt', async () => {
     const srv = serve({ pong: true, pongDelay: 20 });
     const c = client(srv.url, { heartbeat: { interval: 1000, timeout: 500 } });
     const beats = record(c, 'heartbeat');
     await tick(4);
     expect(c.connection.getSnapshot().rtt).toBe(null);
-    await tick(1000 + 4 + 20); // ping at 1004, at the server at 1008, pong at 1028
+    await tick(4 + 20); // ping at 4, at the server at 8, pong at 28
     expect(beats).toEqual([{ rtt: 24 }]);
     expect(c.connection.getSnapshot().rtt).toBe(24);
     srv.pongDelay = 50;
-    await tick(2057 - 1028); // ping at 2004, at the server at 2008, pong at 2058
-    expect(beats).toEqual([{ rtt: 24 }]);
-    await tick(1);
+    await tick(2057 - 28); // pings at 1004 and 2004, at the server at 1008 and 2008, pongs at 1058 and 2058
     expect(beats).toEqual([{ rtt: 24 }, { rtt: 54 }]);
+    await tick(1);
+    expect(beats).toEqual([{ rtt: 24 }, { rtt: 54 }, { rtt: 54 }]);
     expect(c.connection.getSnapshot().rtt).toBe(54);
   });
 
@@ -805,20 +823,18 @@ describe('heartbeat', () => {
     const errors = record(c, 'error');
     const closes = record(c, 'close');
     const beats = record(c, 'heartbeat');
-    await tick(4);
-    await tick(1004); // first ping (1004) answered at 1008
+    await tick(4 + 4); // first ping (4) answered at 8
     expect(beats).toEqual([{ rtt: 4 }]);
     srv.pong = false;
-    await tick(2503 - 1008); // second ping at 2004, no answer yet
-    expect(now()).toBe(2503);
+    await tick(1503 - 8); // second ping at 1004, no answer yet
     expect(c.connection.state).toBe('open');
     expect(errors).toEqual([]);
-    await tick(1); // 2504
+    await tick(1); // 1504
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(ConnectionError);
     expect(errors[0]!.code).toBe('heartbeat');
     expect(closes).toEqual([{ code: 4000, reason: 'heartbeat timeout', willReconnect: true }]);
-    expect(c.connection.getSnapshot()).toMatchObject({ state: 'reconnecting', reason: 'heartbeat timeout' });
+    expect(c.connection.getSnapshot()).toMatchObject({ state: 'reconnecting', reason: 'heartbeat timeout', code: 4000 });
     await tick(4);
     expect(srv.closes).toEqual([{ socket: 0, code: 4000, reason: 'heartbeat timeout' }]);
     srv.pong = true;
@@ -828,13 +844,14 @@ describe('heartbeat', () => {
   });
 
   it('counts any incoming frame as a sign of life', async () => {
-    const srv = serve(); // never answers pings
+    const srv = serve({ pong: true });
     const c = client(srv.url, { heartbeat: { interval: 1000, timeout: 500 } });
     const errors = record(c, 'error');
     const news = vi.fn();
     c.on('news', news);
-    await tick(4);
-    await tick(1300 - 4); // ping at 1004, watch until 1504
+    await tick(8); // answered once
+    srv.pong = false;
+    await tick(1300 - 8); // ping at 1004, watch until 1504
     srv.send('["news",1]');
     await tick(2503 - 1300); // next ping at 2004, nothing arrives
     expect(news).toHaveBeenCalledWith(1);
@@ -846,30 +863,42 @@ describe('heartbeat', () => {
   });
 
   it('does not dispatch pong frames to app listeners', async () => {
-    const srv = serve({
-      onConnection: (s) => s.on('message', (d) => d === '["ping"]' && s.send('["pong"]')),
-    });
-    const c = client(srv.url, { heartbeat: { interval: 1000, timeout: 500, ping: '["ping"]', pong: '["pong"]' } });
+    const srv = serve({ pong: true });
+    const c = client(srv.url, { heartbeat: { interval: 1000, timeout: 500 } });
     const pong = vi.fn();
     c.on('pong', pong);
     const beats = record(c, 'heartbeat');
     const errors = record(c, 'error');
     await tick(4 + 3000 + 4);
-    expect(srv.frames()).toEqual(['["ping"]', '["ping"]', '["ping"]']);
-    expect(beats).toEqual([{ rtt: 4 }, { rtt: 4 }, { rtt: 4 }]);
+    expect(srv.frames(undefined, { pings: true })).toEqual([PING, PING, PING, PING]);
+    expect(beats).toEqual([{ rtt: 4 }, { rtt: 4 }, { rtt: 4 }, { rtt: 4 }]);
     expect(pong).not.toHaveBeenCalled();
     expect(errors).toEqual([]);
     expect(c.connection.state).toBe('open');
   });
 
-  it('swallows the default "pong" frame instead of reporting it as undecodable', async () => {
-    const srv = serve({ pong: true });
+  it('swallows the bare text "pong" of an older server instead of reporting it as undecodable', async () => {
+    const srv = serve({ onConnection: (s) => s.on('message', (d) => d === PING && s.send('pong')) });
     const c = client(srv.url, { heartbeat: { interval: 1000, timeout: 500 } });
     const errors = record(c, 'error');
     const beats = record(c, 'heartbeat');
     await tick(4 + 1000 + 4);
-    expect(beats).toEqual([{ rtt: 4 }]);
+    expect(beats).toEqual([{ rtt: 4 }, { rtt: 4 }]);
     expect(errors).toEqual([]);
+  });
+
+  it('never hands the echo of its ping to the app, and an echo server is never declared dead', async () => {
+    const srv = serve({ onConnection: (s) => s.on('message', (d) => s.send(d as string)) });
+    const c = client(srv.url, { heartbeat: { interval: 1000, timeout: 500 } });
+    const ping = vi.fn();
+    c.on('ping', ping);
+    const errors = record(c, 'error');
+    await tick(4 + 10_000 + 4);
+    expect(srv.pings).toBe(11);
+    expect(ping).not.toHaveBeenCalled();
+    expect(errors).toEqual([]);
+    expect(c.connection.state).toBe('open');
+    expect(srv.connections).toBe(1);
   });
 
   it('stops pinging while reconnecting', async () => {
@@ -879,8 +908,9 @@ describe('heartbeat', () => {
     srv.drop();
     await tick(4);
     expect(c.connection.state).toBe('reconnecting');
+    const pings = srv.pings;
     await tick(30_000);
-    expect(srv.pings).toBe(0);
+    expect(srv.pings).toBe(pings);
     expect(c.connection.state).toBe('reconnecting');
   });
 });
@@ -1079,7 +1109,7 @@ describe('close()', () => {
     const states = record(c, 'state');
     const closes = record(c, 'close');
     c.close();
-    expect(c.connection.getSnapshot()).toMatchObject({ state: 'closed', reason: 'close()', retryAt: null });
+    expect(c.connection.getSnapshot()).toMatchObject({ state: 'closed', reason: 'close()', final: true, retryAt: null });
     expect(states).toEqual([{ from: 'open', to: 'closed', reason: 'close()' }]);
     expect(closes).toEqual([{ code: 1000, reason: '', willReconnect: false }]);
     await tick(4); // mock-socket delivers the close to the server
@@ -1087,7 +1117,7 @@ describe('close()', () => {
     expect(vi.getTimerCount()).toBe(0);
     await tick(10 * 60_000);
     expect(srv.connections).toBe(1);
-    expect(srv.pings).toBe(0);
+    expect(srv.pings).toBe(1); // the one sent at open, none after close()
     expect(closes).toHaveLength(1);
     expect(states).toHaveLength(1);
     c.close();
@@ -1205,7 +1235,12 @@ describe('close()', () => {
       cause: 'the heartbeat timeout',
       code: 'heartbeat',
       connections: 1,
-      make: (srv: MockServer) => client(srv.url, { heartbeat: { interval: 1000, timeout: 500 }, reconnect: { initialDelay: 100 } }),
+      make: (srv: MockServer) => {
+        // Answers the first ping only: from then on the heartbeat is enforced, and the second ping goes unanswered.
+        srv.pong = true;
+        setTimeout(() => (srv.pong = false), 10);
+        return client(srv.url, { heartbeat: { interval: 1000, timeout: 500 }, reconnect: { initialDelay: 100 } });
+      },
     },
     {
       cause: 'the connect timeout',
@@ -1318,11 +1353,13 @@ describe('reconnect()', () => {
   });
 
   it('connects at once when an error listener calls it on a heartbeat timeout', async () => {
-    const srv = serve();
+    const srv = serve({ pong: true });
     const c = client(srv.url, { heartbeat: { interval: 1000, timeout: 500 }, reconnect: { initialDelay: 60_000, maxDelay: 60_000 } });
     const retries = record(c, 'reconnecting');
     c.connection.once('error', () => c.reconnect());
-    await tick(4 + 1500); // ping at 1004, no answer: dead at 1504
+    await tick(8); // the ping at open is answered: the heartbeat is enforced from now on
+    srv.pong = false;
+    await tick(1504 - 8); // ping at 1004, no answer: dead at 1504
     expect(c.connection.getSnapshot()).toMatchObject({ state: 'connecting', reason: 'reconnect()' });
     await tick(4);
     expect(c.connection.state).toBe('open');
@@ -1419,7 +1456,7 @@ describe('custom transport', () => {
     expect(conns[0]!.sent).toEqual(['["m",1]']);
     conns[0]!.ctx.frame('["news",2]');
     conns[0]!.ctx.close(1001, 'away');
-    expect(c.connection.getSnapshot()).toMatchObject({ state: 'reconnecting', reason: 'away' });
+    expect(c.connection.getSnapshot()).toMatchObject({ state: 'reconnecting', reason: 'socket closed', code: 1001 });
   });
 
   it("uses the transport's codec over the codec option, and no heartbeat when the transport has its own", async () => {

@@ -7,7 +7,7 @@ function make() {
   return { conn: control.connection, control };
 }
 
-const initial: ConnectionSnapshot = { state: 'idle', reason: '', attempt: 0, retryAt: null, queued: 0, rtt: null };
+const initial: ConnectionSnapshot = { state: 'idle', reason: 'created', code: null, final: false, attempt: 0, retryAt: null, queued: 0, rtt: null };
 
 describe('Connection', () => {
   it('keeps the write access apart from the connection users see', () => {
@@ -44,7 +44,7 @@ describe('Connection', () => {
     const { conn, control } = make();
     control.set({ state: 'open', reason: 'open', queued: 3 });
     control.set({ rtt: 42 });
-    expect(conn.getSnapshot()).toStrictEqual({ state: 'open', reason: 'open', attempt: 0, retryAt: null, queued: 3, rtt: 42 });
+    expect(conn.getSnapshot()).toStrictEqual({ state: 'open', reason: 'open', code: null, final: false, attempt: 0, retryAt: null, queued: 3, rtt: 42 });
   });
 
   it('does not let a snapshot be changed from outside', () => {
@@ -108,7 +108,7 @@ describe('Connection', () => {
     const onState = vi.fn();
     conn.on('state', onState);
     control.set({ queued: 4 });
-    control.set({ rtt: 12, reason: 'something else' });
+    control.set({ rtt: 12, reason: 'open' });
     control.set({ state: 'idle' });
     expect(onState).not.toHaveBeenCalled();
     control.set({ state: 'connecting', reason: 'connect()' });

@@ -1,14 +1,26 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Frame } from '../src/codec';
-import { heartbeat, type HeartbeatOptions } from '../src/heartbeat';
-import { defaults } from '../src/options';
+import { heartbeat, heartbeatDefaults, type HeartbeatOptions } from '../src/heartbeat';
+
+const PING = '["ping"]';
+const PONG = '["pong"]';
 
 function make(o: HeartbeatOptions = {}) {
   const sent: Frame[] = [];
   const dead = vi.fn();
   const rtt = vi.fn<(ms: number) => void>();
-  const hb = heartbeat({ ...defaults.heartbeat, ...o }, (f) => sent.push(f), dead, rtt);
+  const hb = heartbeat({ ...heartbeatDefaults, ...o }, (f) => sent.push(f), dead, rtt);
   return { hb, sent, dead, rtt };
+}
+
+/** A heartbeat that has seen its server answer once, so silence after a ping now counts as death. */
+function answered(o: HeartbeatOptions = {}) {
+  const m = make(o);
+  m.hb.start();
+  m.hb.seen(PONG);
+  m.sent.length = 0;
+  m.rtt.mockClear();
+  return m;
 }
 
 beforeEach(() => {
@@ -19,218 +31,229 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe('Heartbeat', () => {
-  it('pings after the interval, not before', () => {
-    const { hb, sent } = make({ interval: 1000, timeout: 500 });
-    hb.start();
-    vi.advanceTimersByTime(999);
-    expect(sent).toEqual([]);
-    vi.advanceTimersByTime(1);
-    expect(sent).toEqual(['ping']);
-  });
-
-  it('pings every 25 s with the default options', () => {
+describe('Heartbeat: the defaults', () => {
+  it('pings with ["ping"], valid JSON in the default codec format, so a JSON server never throws on it', () => {
     const { hb, sent } = make();
     hb.start();
+    expect(sent).toEqual([PING]);
+    expect(() => JSON.parse(sent[0] as string)).not.toThrow();
+  });
+
+  it('recognises ["pong"] and the bare text pong as answers, and nothing else', () => {
+    const { hb, rtt } = make();
+    hb.start();
+    expect(hb.seen(PONG)).toBe(true);
+    hb.start();
+    expect(hb.seen('pong')).toBe(true);
+    expect(rtt).toHaveBeenCalledTimes(2);
+    expect(hb.seen('["message","pong"]')).toBe(false);
+    expect(hb.seen('PONG')).toBe(false);
+  });
+
+  it('pings every 25 s and, once answered, waits 10 s for a sign of life', () => {
+    const { sent, dead } = answered();
     vi.advanceTimersByTime(24_999);
     expect(sent).toEqual([]);
     vi.advanceTimersByTime(1);
-    expect(sent).toEqual(['ping']);
-  });
-
-  it('keeps pinging while frames come back within the timeout', () => {
-    const { hb, sent, dead } = make({ interval: 1000, timeout: 500 });
-    hb.start();
-    vi.advanceTimersByTime(1000);
-    for (let i = 0; i < 4; i++) {
-      vi.advanceTimersByTime(200);
-      hb.seen('pong');
-      vi.advanceTimersByTime(800);
-    }
-    expect(sent).toEqual(['ping', 'ping', 'ping', 'ping', 'ping']);
-    expect(dead).not.toHaveBeenCalled();
-  });
-
-  it('calls dead once when no frame arrives within the timeout', () => {
-    const { hb, sent, dead } = make({ interval: 1000, timeout: 500 });
-    hb.start();
-    vi.advanceTimersByTime(1000);
-    vi.advanceTimersByTime(499);
-    expect(dead).not.toHaveBeenCalled();
-    vi.advanceTimersByTime(1);
-    expect(dead).toHaveBeenCalledTimes(1);
-    vi.advanceTimersByTime(60_000);
-    expect(dead).toHaveBeenCalledTimes(1);
-    expect(sent).toEqual(['ping']);
-    expect(vi.getTimerCount()).toBe(0);
-  });
-
-  it('waits 10 s for an answer with the default options', () => {
-    const { hb, dead } = make();
-    hb.check();
+    expect(sent).toEqual([PING]);
     vi.advanceTimersByTime(9_999);
     expect(dead).not.toHaveBeenCalled();
     vi.advanceTimersByTime(1);
     expect(dead).toHaveBeenCalledTimes(1);
   });
+});
 
-  it('counts any frame as life, but returns false for one that is not a pong', () => {
+describe('Heartbeat: the first ping', () => {
+  it('goes out at start, so the round trip is known at once, then every interval', () => {
+    const { hb, sent, rtt } = make({ interval: 1000 });
+    hb.start();
+    expect(sent).toEqual([PING]);
+    vi.advanceTimersByTime(30);
+    hb.seen(PONG);
+    expect(rtt).toHaveBeenCalledWith(30);
+    vi.advanceTimersByTime(969);
+    expect(sent).toEqual([PING]);
+    vi.advanceTimersByTime(1);
+    expect(sent).toEqual([PING, PING]);
+  });
+});
+
+describe('Heartbeat: a server that never answers', () => {
+  it('is never declared dead, however long it stays silent: no reconnect loop', () => {
+    const { hb, sent, dead } = make({ interval: 1000, timeout: 500 });
+    hb.start();
+    vi.advanceTimersByTime(60_000);
+    expect(sent.length).toBe(61);
+    expect(dead).not.toHaveBeenCalled();
+  });
+
+  it('is declared dead after it answered once and then falls silent (a half-open connection)', () => {
+    const { hb, dead } = make({ interval: 1000, timeout: 500 });
+    hb.start();
+    vi.advanceTimersByTime(10);
+    hb.seen(PONG);
+    vi.advanceTimersByTime(990 + 499);
+    expect(dead).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(dead).toHaveBeenCalledTimes(1);
+  });
+
+  it('keeps the rule across connections: answered once, enforced from the next start on', () => {
+    const { hb, dead } = answered({ interval: 1000, timeout: 500 });
+    hb.stop();
+    hb.start();
+    vi.advanceTimersByTime(499);
+    expect(dead).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(dead).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('Heartbeat: an echo server', () => {
+  it('swallows the ping coming back, which is life but not an answer', () => {
     const { hb, dead, rtt } = make({ interval: 1000, timeout: 500 });
     hb.start();
-    vi.advanceTimersByTime(1000);
-    vi.advanceTimersByTime(400);
-    expect(hb.seen('["message","hi"]')).toBe(false);
-    vi.advanceTimersByTime(500);
-    expect(dead).not.toHaveBeenCalled();
+    expect(hb.seen(PING)).toBe(true);
     expect(rtt).not.toHaveBeenCalled();
+    // Never answered: still not enforced, whatever the echo does.
+    vi.advanceTimersByTime(10_000);
+    expect(dead).not.toHaveBeenCalled();
+  });
+
+  it('swallows the echo of a ping made by a function', () => {
+    let n = 0;
+    const { hb, sent } = make({ ping: () => `ping ${++n}` });
+    hb.start();
+    expect(hb.seen(sent[0] as string)).toBe(true);
+    expect(hb.seen('ping 7')).toBe(false);
+  });
+});
+
+describe('Heartbeat: once answered', () => {
+  it('keeps pinging while frames come back within the timeout', () => {
+    const { hb, sent, dead } = answered({ interval: 1000, timeout: 500 });
+    for (let i = 0; i < 4; i++) {
+      vi.advanceTimersByTime(200);
+      hb.seen('["message","hi"]');
+      vi.advanceTimersByTime(800);
+    }
+    expect(sent.length).toBe(4);
+    expect(dead).not.toHaveBeenCalled();
+  });
+
+  it('counts any frame as life, but returns false for one that is not a pong', () => {
+    const { hb, dead } = answered({ interval: 1000, timeout: 500 });
+    vi.advanceTimersByTime(1000);
+    expect(hb.seen('["message","hi"]')).toBe(false);
+    vi.advanceTimersByTime(600);
+    expect(dead).not.toHaveBeenCalled();
   });
 
   it('still times out after a frame that arrived before the ping', () => {
-    const { hb, dead } = make({ interval: 1000, timeout: 500 });
-    hb.start();
-    vi.advanceTimersByTime(900);
-    hb.seen('["early"]');
-    vi.advanceTimersByTime(100 + 500);
-    expect(dead).toHaveBeenCalledTimes(1);
-  });
-
-  it('recognises the default pong and reports the round trip', () => {
-    const { hb, rtt } = make({ interval: 1000, timeout: 5000 });
-    hb.start();
-    vi.advanceTimersByTime(1000);
-    vi.advanceTimersByTime(120);
-    expect(hb.seen('pong')).toBe(true);
-    expect(rtt).toHaveBeenCalledTimes(1);
-    expect(rtt).toHaveBeenCalledWith(120);
-  });
-
-  it('recognises a pong given as a string', () => {
-    const { hb, rtt } = make({ pong: '{"type":"pong"}' });
-    hb.check();
-    vi.advanceTimersByTime(35);
-    expect(hb.seen('pong')).toBe(false);
-    expect(hb.seen('{"type":"pong"}')).toBe(true);
-    expect(rtt.mock.calls).toEqual([[35]]);
-  });
-
-  it('recognises a pong with a predicate', () => {
-    const pong = vi.fn((f: Frame) => typeof f == 'string' && f.startsWith('["pong"'));
-    const { hb, rtt } = make({ pong });
-    hb.check();
-    vi.advanceTimersByTime(80);
-    expect(hb.seen('["message"]')).toBe(false);
-    expect(hb.seen('["pong",1]')).toBe(true);
-    expect(pong.mock.calls).toEqual([['["message"]'], ['["pong",1]']]);
-    expect(rtt.mock.calls).toEqual([[80]]);
-  });
-
-  it('reports the round trip once per ping', () => {
-    const { hb, rtt } = make();
-    hb.check();
-    vi.advanceTimersByTime(50);
-    expect(hb.seen('pong')).toBe(true);
-    vi.advanceTimersByTime(50);
-    expect(hb.seen('pong')).toBe(true);
-    expect(rtt.mock.calls).toEqual([[50]]);
-  });
-
-  it('does not report a round trip for a pong that came without a ping', () => {
-    const { hb, rtt } = make();
-    hb.start();
-    expect(hb.seen('pong')).toBe(true);
-    expect(rtt).not.toHaveBeenCalled();
-  });
-
-  it('measures the round trip from the latest ping', () => {
-    const { hb, rtt, sent } = make({ interval: 1000, timeout: 5000 });
-    hb.start();
-    vi.advanceTimersByTime(1000);
-    vi.advanceTimersByTime(1000);
-    expect(sent).toEqual(['ping', 'ping']);
-    vi.advanceTimersByTime(30);
-    hb.seen('pong');
-    expect(rtt.mock.calls).toEqual([[30]]);
-  });
-
-  it('pings at once on check and then every interval from there', () => {
-    const { hb, sent } = make({ interval: 1000, timeout: 500 });
-    hb.start();
-    vi.advanceTimersByTime(600);
-    hb.check();
-    expect(sent).toEqual(['ping']);
-    hb.seen('pong');
+    const { hb, dead } = answered({ interval: 1000, timeout: 500 });
     vi.advanceTimersByTime(999);
-    expect(sent).toEqual(['ping']);
-    vi.advanceTimersByTime(1);
-    expect(sent).toEqual(['ping', 'ping']);
+    hb.seen('["message","hi"]');
+    vi.advanceTimersByTime(1 + 500);
+    expect(dead).toHaveBeenCalledTimes(1);
   });
 
-  it('calls dead when nothing answers a check', () => {
-    const { hb, dead } = make({ interval: 10_000, timeout: 300 });
-    hb.check();
-    vi.advanceTimersByTime(300);
+  it('calls dead once, and stops pinging', () => {
+    const { hb, sent, dead } = answered({ interval: 1000, timeout: 500 });
+    vi.advanceTimersByTime(1500);
+    vi.advanceTimersByTime(10_000);
     expect(dead).toHaveBeenCalledTimes(1);
+    expect(sent.length).toBe(1);
+    expect(vi.getTimerCount()).toBe(0);
+    hb.stop();
   });
 
   it('does not extend the timeout with a second ping before an answer', () => {
-    const { hb, dead } = make({ interval: 10_000, timeout: 500 });
-    hb.check();
+    const { hb, dead } = answered({ interval: 1000, timeout: 500 });
+    vi.advanceTimersByTime(1000);
     vi.advanceTimersByTime(300);
     hb.check();
     vi.advanceTimersByTime(200);
     expect(dead).toHaveBeenCalledTimes(1);
   });
+});
+
+describe('Heartbeat: round trips', () => {
+  it('does not report a round trip for a pong that came without a ping', () => {
+    const { hb, rtt } = answered();
+    hb.seen(PONG);
+    expect(rtt).not.toHaveBeenCalled();
+  });
+
+  it('measures the round trip from the latest ping', () => {
+    const { hb, rtt } = answered({ interval: 1000, timeout: 5000 });
+    vi.advanceTimersByTime(1000);
+    vi.advanceTimersByTime(100);
+    hb.check();
+    vi.advanceTimersByTime(40);
+    hb.seen(PONG);
+    expect(rtt).toHaveBeenCalledWith(40);
+  });
+
+  it('recognises a pong given as a string, or by a predicate', () => {
+    const a = make({ pong: 'PONG!' });
+    a.hb.start();
+    expect(a.hb.seen('PONG!')).toBe(true);
+    expect(a.hb.seen(PONG)).toBe(false);
+    const b = make({ pong: (f) => typeof f == 'string' && f.startsWith('{"t":"pong"') });
+    b.hb.start();
+    expect(b.hb.seen('{"t":"pong","at":1}')).toBe(true);
+    expect(b.hb.seen(PONG)).toBe(false);
+  });
+});
+
+describe('Heartbeat: check, stop and start', () => {
+  it('pings at once on check and then every interval from there', () => {
+    const { hb, sent } = answered({ interval: 1000, timeout: 5000 });
+    vi.advanceTimersByTime(400);
+    hb.check();
+    expect(sent.length).toBe(1);
+    vi.advanceTimersByTime(999);
+    expect(sent.length).toBe(1);
+    vi.advanceTimersByTime(1);
+    expect(sent.length).toBe(2);
+  });
+
+  it('calls dead when nothing answers a check', () => {
+    const { hb, dead } = answered({ interval: 10_000, timeout: 500 });
+    hb.check();
+    vi.advanceTimersByTime(500);
+    expect(dead).toHaveBeenCalledTimes(1);
+  });
 
   it('leaves no timers after stop', () => {
-    const { hb, sent, dead } = make({ interval: 1000, timeout: 500 });
-    hb.start();
+    const { hb } = answered({ interval: 1000, timeout: 500 });
     vi.advanceTimersByTime(1000);
     expect(vi.getTimerCount()).toBe(2);
     hb.stop();
     expect(vi.getTimerCount()).toBe(0);
-    vi.advanceTimersByTime(10_000);
-    expect(sent).toEqual(['ping']);
-    expect(dead).not.toHaveBeenCalled();
   });
 
   it('keeps one ping timer when started twice', () => {
-    const { hb, sent } = make({ interval: 1000, timeout: 500 });
+    const { hb, sent } = make({ interval: 1000 });
     hb.start();
     hb.start();
     expect(vi.getTimerCount()).toBe(1);
     vi.advanceTimersByTime(1000);
-    expect(sent).toEqual(['ping']);
-    hb.stop();
-  });
-
-  it('can start again after stop', () => {
-    const { hb, sent } = make({ interval: 1000, timeout: 500 });
-    hb.start();
-    hb.stop();
-    hb.start();
-    vi.advanceTimersByTime(1000);
-    expect(sent).toEqual(['ping']);
-    hb.stop();
-    expect(vi.getTimerCount()).toBe(0);
+    expect(sent.length).toBe(3);
   });
 
   it('calls a ping function for every ping and sends what it returns', () => {
     let n = 0;
-    const ping = vi.fn(() => `{"type":"ping","n":${++n}}`);
-    const { hb, sent } = make({ interval: 1000, timeout: 500, ping });
+    const { hb, sent } = make({ interval: 1000, ping: () => `ping ${++n}` });
     hb.start();
-    vi.advanceTimersByTime(1000);
-    hb.seen('pong');
-    vi.advanceTimersByTime(1000);
-    expect(ping).toHaveBeenCalledTimes(2);
-    expect(sent).toEqual(['{"type":"ping","n":1}', '{"type":"ping","n":2}']);
+    vi.advanceTimersByTime(2000);
+    expect(sent).toEqual(['ping 1', 'ping 2', 'ping 3']);
   });
 
   it('sends a binary ping as is', () => {
-    const ping = new Uint8Array([9]);
-    const { hb, sent } = make({ ping });
-    hb.check();
-    expect(sent).toHaveLength(1);
-    expect(sent[0]).toBe(ping);
+    const bin = new Uint8Array([9]);
+    const { hb, sent } = make({ ping: bin });
+    hb.start();
+    expect(sent[0]).toBe(bin);
   });
 });

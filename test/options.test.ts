@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { OptionError, SurewireError } from '../src/errors';
-import { defaults, validate } from '../src/options';
+import { defaults, parseUrl, redact, validate } from '../src/options';
 
 const URL_ = 'wss://example.test/socket';
 
@@ -171,27 +171,53 @@ describe('validate: unknown options', () => {
 });
 
 describe('validate: url and options object', () => {
+  const expected = 'a ws://, wss://, http:// or https:// URL';
   it.each<[string, unknown, string]>([
     ['a number', 8080, '8080'],
     ['null', null, 'null'],
     ['undefined', undefined, 'undefined'],
     ['an object', { href: 'wss://x' }, '{"href":"wss://x"}'],
     ['an array', ['wss://x'], '["wss://x"]'],
-  ])('rejects %s as url', (_, url, shown) => {
+    ['an unparseable string', 'ws://', '"ws://"'],
+    ['a wrong scheme', 'ftp://example.test/ws', '"ftp://example.test/ws"'],
+    ['a relative path outside a browser', '/socket', '"/socket"'],
+  ])('rejects %s as url, a mistake that can never work', (_, url, shown) => {
     const e = rejection(url, {});
     expect(e.option).toBe('url');
     expect(e.value).toBe(url);
-    expect(e.message).toBe(`surewire: invalid option \`url\`: expected a string, a URL or a function, got ${shown}`);
+    expect(e.message).toBe(`surewire: invalid option \`url\`: expected ${expected}, got ${shown}`);
+  });
+
+  it('rejects a URL without a scheme and suggests the fix', () => {
+    const e = rejection('localhost:3000/ws', {});
+    expect(e.option).toBe('url');
+    expect(e.message).toBe(`surewire: invalid option \`url\`: expected ${expected} (did you mean "ws://localhost:3000/ws"?), got "localhost:3000/ws"`);
   });
 
   it.each<[string, unknown]>([
-    ['a string', 'wss://example.test'],
+    ['a ws string', 'ws://example.test'],
+    ['a wss string', 'wss://example.test/chat?room=1'],
+    ['an http string (socket.io, or a browser that upgrades it)', 'http://127.0.0.1:3000/'],
     ['a URL', new URL('wss://example.test/a?b=c')],
     ['a function', () => 'wss://example.test'],
     ['an async function', async () => new URL('wss://example.test')],
-    ['a relative string', '/socket'],
   ])('accepts %s as url', (_, url) => {
     expect(() => validate(url, {})).not.toThrow();
+  });
+
+  it('accepts a relative string in a browser, resolved against the page', () => {
+    vi.stubGlobal('location', { href: 'https://app.example.test/chat/' });
+    try {
+      expect(parseUrl('/socket').href).toBe('https://app.example.test/socket');
+      expect(() => validate('/socket', {})).not.toThrow();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('redacts credentials and the query string of a URL shown in errors and logs', () => {
+    expect(redact(new URL('wss://ada:secret@chat.example.test:8443/ws?token=abc&room=1'))).toBe('wss://chat.example.test:8443/ws?…');
+    expect(redact(new URL('ws://127.0.0.1:3000/ws'))).toBe('ws://127.0.0.1:3000/ws');
   });
 
   it.each<[string, unknown]>([

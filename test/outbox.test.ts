@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Frame } from '../src/codec';
 import { defaults } from '../src/options';
-import { outbox, type Outbox, type DropReason, type OutboxStorage, type OverflowPolicy, type QueueOptions } from '../src/outbox';
+import { outbox, type Outbox, type DropReason, type QueueStorage, type OverflowPolicy, type QueueOptions } from '../src/outbox';
 
 /** A Map-backed stand-in for localStorage that records every call. */
-class MemoryStorage implements OutboxStorage {
+class MemoryStorage implements QueueStorage {
   map = new Map<string, string>();
   getItem = vi.fn((key: string): string | null => this.map.get(key) ?? null);
   setItem = vi.fn((key: string, value: string): void => {

@@ -83,7 +83,9 @@ describe('the client over socket.io', () => {
     expectTypeOf(chat.send('message', 'ada', 'hi')).toEqualTypeOf<SendResult>();
     expectTypeOf(chat.send('upload', 'a.bin', new Uint8Array(1))).toEqualTypeOf<SendResult>();
     expectTypeOf(chat.request('history', 'abc')).toEqualTypeOf<Promise<string[]>>();
-    expectTypeOf(chat.request('history', 'abc', { timeout: 1000 })).toEqualTypeOf<Promise<string[]>>();
+    expectTypeOf(chat.timeout(1000).request('history', 'abc')).toEqualTypeOf<Promise<string[]>>();
+    // @ts-expect-error: no argument is taken as options: a timeout goes through timeout(ms)
+    chat.request('history', 'abc', { timeout: 1000 });
     expectTypeOf(chat.request('ping')).toEqualTypeOf<Promise<unknown>>();
     // @ts-expect-error: send() leaves the ack out
     chat.send('history', 'abc', (page: string[]) => page);

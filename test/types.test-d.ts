@@ -43,7 +43,9 @@ describe('event maps', () => {
 
   it('types request replies from the ack callback', () => {
     expectTypeOf(chat.request('history', 'abc')).toEqualTypeOf<Promise<string[]>>();
-    expectTypeOf(chat.request('history', 'abc', { timeout: 5000 })).toEqualTypeOf<Promise<string[]>>();
+    expectTypeOf(chat.timeout(5000).request('history', 'abc')).toEqualTypeOf<Promise<string[]>>();
+    // @ts-expect-error: an options object is never guessed from the arguments
+    chat.request('history', 'abc', { timeout: 5000 });
     expectTypeOf(chat.request('ping')).toEqualTypeOf<Promise<unknown>>();
     // @ts-expect-error: wrong argument type
     chat.request('history', 1);

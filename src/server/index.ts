@@ -35,7 +35,7 @@ export interface ReliableServerOptions {
   helloTimeout?: number | false;
   /** The codec (ws only: socket.io carries packets as they are). Must match the clients'. @default jsonCodec */
   codec?: Codec<unknown>;
-  /** The heartbeat frames (ws only), answered at any time; `false` leaves `ping` to `onFrame`. @default { ping: 'ping', pong: 'pong' } */
+  /** The heartbeat frames (ws only), answered at any time; `false` leaves the ping to `onFrame`. @default { ping: '["ping"]', pong: '["pong"]' } (the client's default) */
   heartbeat?: false | { ping: string; pong: string };
   /**
    * Frames (ws) that are not the protocol's, after the connection's `$hello`: plain events, requests,
@@ -49,7 +49,7 @@ export interface ReliableServerOptions {
 
 /** The server side of the protocol, made by `reliable()`. */
 export interface ReliableServer {
-  /** Speaks the protocol on a `ws` WebSocket: call it from `wss.on('connection')`. Answers `ping` with `pong`. */
+  /** Speaks the protocol on a `ws` WebSocket: call it from `wss.on('connection')`. Answers the client's heartbeat ping. */
   ws(socket: WsSocket): void;
   /**
    * Speaks the protocol on a socket.io server `Socket`: call it from `io.on('connection')`, before adding
@@ -113,7 +113,7 @@ export function reliable(options: ReliableServerOptions): ReliableServer {
   const ws = {
     codec: options.codec ?? jsonCodec,
     maxFrame: count('maxFrame', options.maxFrame ?? 1 << 20, 1),
-    heartbeat: options.heartbeat ?? { ping: 'ping', pong: 'pong' },
+    heartbeat: options.heartbeat ?? { ping: '["ping"]', pong: '["pong"]' },
     onFrame: options.onFrame,
     onError,
   };

@@ -63,7 +63,7 @@ export type SocketIoOptions = Omit<
  *   (`connect`, `disconnect`, …) make `send` throw an `encode` error. A message is handed to socket.io only
  *   while connected; otherwise it waits in surewire's outbox.
  * - `request(event, ...args)` emits with an acknowledgement callback and resolves with the ack's **first**
- *   argument. The client's timeout applies (socket.io's `ackTimeout` is not used); a late ack is ignored.
+ *   argument; an ack of `{ $error: data }` (one own key, `$error`) rejects with a `RemoteError` carrying `data`. The client's timeout applies (socket.io's `ackTimeout` is not used); a late ack is ignored.
  * - A server event emitted with an ack reaches the listener with socket.io's ack function as its last
  *   argument: call it to answer, as in socket.io-client.
  * - Connection state recovery: `open` carries `recovered`. socket.io-client recovers only on the same Socket,
@@ -149,7 +149,10 @@ export function socketIo(io: SocketIoFactory, options: SocketIoOptions = {}): Tr
         send(f) {
           const { event, args, id } = f as Packet;
           if (!k.connected) return false;
-          k.emit(event!, ...args, ...(id == null ? [] : [(r: unknown) => cur == ctx && ctx.frame({ id, args: [r] })]));
+          // An ack of `{ $error }` (what `surewire/server` answers when `onRequest` throws) rejects with a RemoteError.
+          const reply = (r: unknown): unknown =>
+            r && typeof r == 'object' && Object.keys(r).join() == '$error' ? { id, args: [], error: (r as { $error: unknown }).$error } : { id, args: [r] };
+          k.emit(event!, ...args, ...(id == null ? [] : [(r: unknown) => cur == ctx && ctx.frame(reply(r))]));
           // socket.io buffers an emit when its ping has just expired: take it back, the outbox keeps it.
           return !k.sendBuffer.splice(0).length;
         },

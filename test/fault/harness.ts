@@ -117,7 +117,7 @@ export async function startRig(o: RigOptions): Promise<Rig & { fins: number }> {
       ws.on('error', () => {});
       ws.on('message', (data) => {
         const text = String(data);
-        if (text == 'ping') return ws.send('pong');
+        if (text == '["ping"]') return ws.send('["pong"]');
         const [event, n] = JSON.parse(text) as [string, number];
         if (event == 'm') received.push(n);
         else if (event == 'fin') rig.fins++;

@@ -8,7 +8,7 @@ import { MockServer, WS, type MockServerOptions } from './mock-server';
 export const T0 = 1_700_000_000_000;
 
 /**
- * Sets up a test file for the client on mock-socket under fake timers: `Math.random` returns 0 (no jitter
+ * Sets up a test file for the client on mock-socket under fake timers: `Math.random` returns 0.5 (the middle of the jitter: every delay is its base
  * unless a test says otherwise), and every server and client made through the returned functions is
  * stopped and closed after each test.
  */
@@ -20,7 +20,7 @@ export function fakeClientHarness() {
   beforeEach(() => {
     vi.useFakeTimers();
     vi.setSystemTime(T0);
-    vi.spyOn(Math, 'random').mockReturnValue(0);
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
   });
 
   afterEach(() => {

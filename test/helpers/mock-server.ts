@@ -1,6 +1,10 @@
 import { Server, WebSocket as MockWebSocket, type Client } from 'mock-socket';
 import type { WebSocketConstructor } from '../../src/transport';
 
+/** The client's default heartbeat frames. */
+export const PING = '["ping"]';
+export const PONG = '["pong"]';
+
 /** mock-socket's WebSocket, typed as the option expects it. */
 export const WS = MockWebSocket as unknown as WebSocketConstructor;
 
@@ -17,7 +21,7 @@ export interface Received {
 }
 
 export interface MockServerOptions {
-  /** Answer every 'ping' frame with 'pong' (after `pongDelay` ms). */
+  /** Answer every heartbeat ping (`["ping"]`) with `["pong"]` (after `pongDelay` ms). */
   pong?: boolean;
   pongDelay?: number;
   /** Called for each accepted connection. */
@@ -52,9 +56,9 @@ export class MockServer {
       this.connectedAt.push(Date.now());
       socket.on('message', (data) => {
         this.received.push({ socket: index, data, at: Date.now() });
-        if (this.pong && data === 'ping') {
-          if (this.pongDelay) setTimeout(() => socket.send('pong'), this.pongDelay);
-          else socket.send('pong');
+        if (this.pong && data === PING) {
+          if (this.pongDelay) setTimeout(() => socket.send(PONG), this.pongDelay);
+          else socket.send(PONG);
         }
       });
       socket.on('close', ((e: CloseEvent) => this.closes.push({ socket: index, code: e.code, reason: e.reason })) as never);
@@ -77,13 +81,13 @@ export class MockServer {
   /** Frames received (pings left out unless asked), optionally only those of connection `socket`. */
   frames(socket?: number, { pings = false } = {}): unknown[] {
     return this.received
-      .filter((r) => (socket === undefined || r.socket === socket) && (pings || r.data !== 'ping'))
+      .filter((r) => (socket === undefined || r.socket === socket) && (pings || r.data !== PING))
       .map((r) => r.data);
   }
 
-  /** How many 'ping' frames arrived. */
+  /** How many heartbeat pings arrived. */
   get pings(): number {
-    return this.received.filter((r) => r.data === 'ping').length;
+    return this.received.filter((r) => r.data === PING).length;
   }
 
   /** Sends a frame to the latest connection. */

@@ -32,9 +32,9 @@ export type MessageHandler = (frame: ReceivedFrame, conn: ServerConnection, serv
 export interface WsServerOptions {
   /** Port to listen on. @default 0 (an ephemeral port) */
   port?: number;
-  /** The heartbeat ping frame the server answers. @default 'ping' */
+  /** The heartbeat ping frame the server answers. @default '["ping"]' */
   ping?: string;
-  /** What the server answers to the ping. @default 'pong' */
+  /** What the server answers to the ping. @default '["pong"]' */
   pong?: string;
   /** Called for every frame except the ping (see `onMessage`). */
   onMessage?: MessageHandler;
@@ -86,8 +86,8 @@ export class TestWsServer {
 
   constructor(o: WsServerOptions = {}) {
     this.port = o.port ?? 0;
-    this.#ping = o.ping ?? 'ping';
-    this.#pong = o.pong ?? 'pong';
+    this.#ping = o.ping ?? '["ping"]';
+    this.#pong = o.pong ?? '["pong"]';
     this.onMessage = o.onMessage;
     this.onConnection = o.onConnection;
   }

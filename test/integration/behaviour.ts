@@ -180,11 +180,11 @@ export function describeTransport(name: string, t: TransportUnderTest): void {
       expect(await Promise.all([c.request('add', 1, 1), c.request('add', 10, -4)])).toEqual([2, 6]);
 
       const started = Date.now();
-      const late = await c.request('ignore', 'x', { timeout: 150 }).catch((e: unknown) => e);
+      const late = await c.timeout(150).request('ignore', 'x').catch((e: unknown) => e);
       expect(late).toBeInstanceOf(TimeoutError);
       expect(Date.now() - started).toBeGreaterThanOrEqual(149);
 
-      const inFlight = c.request('ignore', 'y', { timeout: 5000 }).catch((e: unknown) => e);
+      const inFlight = c.timeout(5000).request('ignore', 'y').catch((e: unknown) => e);
       await waitFor(() => s.events().length >= 5);
       s.drop();
       expect(await inFlight).toBeInstanceOf(ClosedError);

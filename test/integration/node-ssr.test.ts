@@ -35,19 +35,28 @@ describe('surewire in plain Node (no DOM)', () => {
     expect(typeof api.jsonCodec.encode).toBe('function');
   });
 
-  it('throws OptionError naming `WebSocket` when no WebSocket constructor is given', async () => {
+  it('throws OptionError naming `WebSocket` at construction when no WebSocket constructor is given and it connects at once', async () => {
     const { Surewire, OptionError } = await import('../../src/index');
-    for (const options of [{}, { autoConnect: false }]) {
-      let thrown: unknown;
-      try {
-        new Surewire('ws://127.0.0.1:9/', options);
-      } catch (e) {
-        thrown = e;
-      }
-      expect(thrown).toBeInstanceOf(OptionError);
-      expect((thrown as InstanceType<typeof OptionError>).option).toBe('WebSocket');
-      expect((thrown as Error).message).toContain('`WebSocket`');
+    let thrown: unknown;
+    try {
+      new Surewire('ws://127.0.0.1:9/');
+    } catch (e) {
+      thrown = e;
     }
+    expect(thrown).toBeInstanceOf(OptionError);
+    expect((thrown as InstanceType<typeof OptionError>).option).toBe('WebSocket');
+    expect((thrown as Error).message).toContain('`WebSocket`');
+  });
+
+  it('constructs with autoConnect: false without a WebSocket (server rendering), and throws at connect()', async () => {
+    const { Surewire, OptionError } = await import('../../src/index');
+    const c = new Surewire('ws://127.0.0.1:9/', { autoConnect: false });
+    expect(c.connection.state).toBe('idle');
+    expect(c.send('m', 1)).toBe('queued');
+    expect(() => c.connect()).toThrow(OptionError);
+    expect(() => c.connect()).toThrow(/`WebSocket`/);
+    expect(c.connection.state).toBe('idle');
+    c.close();
   });
 
   it('connects to a real server with the ws package passed as WebSocket', async () => {

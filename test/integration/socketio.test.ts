@@ -155,13 +155,13 @@ describe('events and requests', () => {
     expect(await Promise.all([c.request('slow', 60), c.request('add', 1, 1), c.request('slow', 0)])).toEqual(['after 60', 2, 'after 0']);
 
     let started = Date.now();
-    const e = await c.request('ignore', { timeout: 150 }).catch((x: unknown) => x);
+    const e = await c.timeout(150).request('ignore').catch((x: unknown) => x);
     expect(e).toBeInstanceOf(TimeoutError);
     expect(Date.now() - started).toBeGreaterThanOrEqual(149);
 
     // The ack comes after the timeout: it is ignored, and the connection carries on.
     started = Date.now();
-    await expect(c.request('slow', 200, { timeout: 50 })).rejects.toBeInstanceOf(TimeoutError);
+    await expect(c.timeout(50).request('slow', 200)).rejects.toBeInstanceOf(TimeoutError);
     await waitFor(() => Date.now() - started > 250);
     expect(await c.request('add', 20, 22)).toBe(42);
     expect(errors).toEqual([]);
@@ -257,7 +257,7 @@ describe('how socket.io ends map onto close codes', () => {
     c.connection.on('error', (e) => errors.push(e));
     const life = record(c.connection, ['close', 'reconnecting']);
     await waitFor(() => c.connection.state == 'closed');
-    expect(c.connection.getSnapshot().reason).toBe('close code 1008');
+    expect(c.connection.getSnapshot()).toMatchObject({ reason: 'stop code', code: 1008 });
     expect(life.log).toEqual([['close', { code: 1008, reason: 'not authorized', willReconnect: false }]]);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(ConnectionError);
@@ -486,7 +486,7 @@ describe('close()', () => {
       const app: unknown[] = [];
       c.on('news', (...a) => app.push(a));
       await waitFor(isOpen(c));
-      const pending = c.request('ignore', { timeout: 5000 }).then(() => 'resolved', (e: unknown) => e);
+      const pending = c.timeout(5000).request('ignore').then(() => 'resolved', (e: unknown) => e);
       await waitFor(() => s.events().length == 1);
       const life = record(c.connection, ['state', 'open', 'close', 'reconnecting', 'error', 'heartbeat']);
 

@@ -121,12 +121,12 @@ describe('hello and welcome', () => {
   it('answers ping with pong, before and after $hello', async () => {
     const { url } = await serveWs();
     const c = await open(url);
-    c.raw('ping');
-    await c.until(() => c.texts.includes('pong'), 'pong');
+    c.raw('["ping"]');
+    await c.until(() => c.of('pong').length == 1, 'pong');
     c.send('$hello', sid(), 0);
     await c.welcome();
-    c.raw('ping');
-    await c.until(() => c.texts.filter((t) => t == 'pong').length == 2, 'second pong');
+    c.raw('["ping"]');
+    await c.until(() => c.of('pong').length == 2, 'second pong');
   });
 
   it('passes non-protocol frames after $hello to onFrame, with the session and the decoded packet', async () => {
