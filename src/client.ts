@@ -5,7 +5,7 @@ import { connection, type Connection, type StateReason } from './connection';
 import { ClosedError, ConnectionError, DecodeError, isSurewireError, OptionError, OverflowError, RemoteError, SurewireError, TimeoutError } from './errors';
 import { heartbeat } from './heartbeat';
 import { outbox, type DropReason } from './outbox';
-import { MAX_TIMER } from './check';
+import { check, MAX_TIMER } from './check';
 import { parseUrl, redact, validate, type Provider, type SurewireOptions } from './options';
 import { watchBrowser } from './browser';
 import { emitter } from './emitter';
@@ -23,18 +23,16 @@ const resolve = async <T>(p: Provider<T>): Promise<T> => (typeof p == 'function'
 /** `request`, typed by the client's `Emit` map. */
 export type RequestFn<Emit extends EventsMap> = <E extends EventNames<Emit>>(event: E, ...args: SendArgs<Emit, E>) => Promise<ReplyOf<Emit, E>>;
 
-// Why a socket failed, in words, from what the runtime tells (Node's `ws` says a lot, browsers nothing).
+// Why a socket failed, in words, from the message of its error event (Node's \`ws\` says a lot, browsers nothing).
 const causes: [RegExp, string][] = [
-  [/REFUSED/, 'connection refused (is the server running, on this host and port?)'],
+  [/REFUSED/, 'connection refused (is the server up, on that port?)'],
   [/NOTFOUND|EAI_AGAIN/, 'host not found (DNS)'],
   [/CERT|TLS|SSL/, 'TLS failed (certificate)'],
-  [/response: (\d+)/, 'the server answered HTTP $1, not a WebSocket upgrade (check the path)'],
-  [/RESET/, 'connection reset'],
+  [/response: (\d+)/, 'the server answered HTTP $, not a WebSocket upgrade (check the path)'],
 ];
 const describe = (cause: unknown, code: number, opened: boolean): string => {
-  const e = (cause as { error?: unknown })?.error ?? cause;
-  const s = `${(e as { code?: string })?.code} ${(e as Error)?.message}`;
-  for (const [re, words] of causes) if (re.test(s)) return s.match(re)![0].replace(re, words);
+  const m = String((cause as Error)?.message);
+  for (const [re, words] of causes) if (re.test(m)) return words.replace('$', m.match(re)![1]!);
   return `closed${opened ? '' : ' before open'} with code ${code}`;
 };
 
@@ -133,7 +131,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
 
     // Nobody listens: the first error of each kind goes to the console, so a failing client is never silent.
     const error = (e: SurewireError): void => {
-      if (!emit('error', e) && debug !== false && !log && !warned.has(e.code)) warned.add(e.code), console.warn(e);
+      if (!emit('error', e) && debug !== false && !warned.has(e.code)) warned.add(e.code), console.warn(e);
     };
     const final = (): boolean => conn.getSnapshot().final;
     const encode = (p: Packet): unknown => {
@@ -191,7 +189,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         ? heartbeat(
             o.heartbeat,
             (f) => socket?.send(f),
-            () => lost(CloseCode.heartbeatTimeout, 'heartbeat timeout', new ConnectionError('heartbeat', `no answer from ${where} to the heartbeat ping within ${o.heartbeat && o.heartbeat.timeout} ms: the connection is dead, replacing it`)),
+            () => lost(CloseCode.heartbeatTimeout, 'heartbeat timeout', new ConnectionError('heartbeat', `no answer from ${where} within ${o.heartbeat && o.heartbeat.timeout} ms of a ping: replacing the connection`)),
             rtt,
           )
         : undefined;
@@ -252,7 +250,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         early.forEach((run) => run());
       } catch (e) {
         // A provider that threw or rejected, or a URL the WebSocket constructor refused: a failed attempt.
-        if (g == gen) lost(1006, 'connect failed', new ConnectionError('url', `could not start a connection to ${where || 'the url'}: ${(e as Error)?.message ?? e}`, e));
+        if (g == gen) lost(1006, 'connect failed', new ConnectionError('url', `could not connect to ${where || 'the url'}: ${(e as Error)?.message ?? e}`, e));
       }
     };
 
@@ -350,7 +348,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         if (s == 'idle' || (s == 'closed' && !final())) {
           // Here, not in the constructor: a client made with `autoConnect: false` during server rendering is fine.
           if (!o.transport && !(o.WebSocket ?? globalThis.WebSocket))
-            throw new OptionError('WebSocket', undefined, 'a WebSocket constructor: this runtime has none (pass the `ws` package\'s in Node)');
+            throw new OptionError('WebSocket', undefined, 'a WebSocket constructor (none in this runtime: in Node, pass ws\'s)');
           attempt = 0;
           open('connect()');
         }
@@ -388,7 +386,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       send: (event: string, ...args: unknown[]) => push(encode({ event, args })),
       request: (event: string, ...args: unknown[]) => request(o.requestTimeout, event, args),
       timeout(ms: number) {
-        if (typeof ms != 'number' || !(ms >= 1 && ms <= MAX_TIMER)) throw new OptionError('timeout', ms, 'a number of ms from 1 to 2147483647');
+        check({ timeout: ms ?? null }, '', { timeout: [1, MAX_TIMER] }, {});
         return { request: (event: string, ...args: unknown[]) => request(ms, event, args) };
       },
     });

@@ -83,7 +83,7 @@ export function heartbeat(o: HeartbeatConfig, send: (f: Frame) => void, dead: ()
     seen(frame) {
       clearTimeout(watch);
       watch = undefined;
-      if (frame === last && typeof frame == 'string') return true;
+      if (frame === last) return true;
       if (typeof pong == 'function' ? !pong(frame as Frame) : frame !== pong) return false;
       answers = true;
       if (sentAt) rtt(Date.now() - sentAt);

@@ -120,7 +120,7 @@ export function parseUrl(url: unknown): URL {
 }
 
 /** The URL as logs and errors show it: no credentials, no query string (which often carries a token). */
-export const redact = (u: URL): string => u.protocol + '//' + u.host + u.pathname + (u.search && '?…');
+export const redact = (u: URL): string => u.origin + u.pathname + (u.search && '?…');
 
 const rules: { [k: string]: Rule } = {
   transport: has('connect'),

@@ -56,7 +56,7 @@ describe('errors that speak', () => {
     expect(errors[0]).toBeInstanceOf(ConnectionError);
     expect(errors[0]!.code).toBe('socket');
     expect(errors[0]!.message).toBe(
-      `surewire: could not connect to ws://127.0.0.1:${port}/ws: connection refused (is the server running, on this host and port?)`,
+      `surewire: could not connect to ws://127.0.0.1:${port}/ws: connection refused (is the server up, on that port?)`,
     );
     expect((errors[0]!.cause as { error?: { code?: string } }).error?.code).toBe('ECONNREFUSED');
     expect(c.connection.state).not.toBe('closed');
