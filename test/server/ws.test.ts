@@ -402,8 +402,8 @@ describe('server → client: offsets, replay, history', () => {
 
   it('refuses protocol event names and bad session ids in send()', async () => {
     const { server } = await serveWs();
-    await expect(server.send(sid(), '$m', 1)).rejects.toThrow(TypeError);
-    await expect(server.send('bad id!', 'x')).rejects.toThrow(TypeError);
+    await expect(server.send(sid(), '$m', 1)).rejects.toThrow(expect.objectContaining({ name: 'OptionError', option: 'event' }));
+    await expect(server.send('bad id!', 'x')).rejects.toThrow(expect.objectContaining({ name: 'OptionError', option: 'session' }));
   });
 });
 
@@ -480,7 +480,8 @@ describe('bad input', () => {
     act(bad, bystander.replace('bystander', 'bad'));
     const closed = await bad.closeOf();
     expect(closed.code).toBe(code);
-    expect(closed.reason).not.toBe('');
+    // `ws` itself refuses a frame over `maxPayload` (set to maxFrame), from its header, without a reason.
+    if (code != 1009) expect(closed.reason).not.toBe('');
 
     // The bystander's session is untouched: its sequence and offsets go on, and it is still attached.
     b.client.send('$m', 2, 'e', 'after');
