@@ -69,9 +69,11 @@ export interface ReliableServerOptions {
    */
   maxFrame?: number;
   /**
-   * Bytes waiting to be written towards one client (a client that stops reading): past this, the next message
-   * closes the connection with 1013 instead of being buffered; the client gets it from the history when it
-   * comes back. One message is always let through, whatever its size. @default 4194304 (4 MiB)
+   * Bytes waiting to be written towards one client (a client that stops reading): past this, the next frame
+   * closes the connection with 1013 instead of being buffered; the client gets the server's messages from the
+   * history when it comes back. A frame is always let through while less than this waits, whatever its size;
+   * a replay is paced to half of it (and a client that takes none of it for `helloTimeout` is closed with
+   * 1013). Over socket.io, the bytes engine.io holds are counted in UTF-16 units. @default 4194304 (4 MiB)
    */
   maxBuffered?: number;
   /**
@@ -110,7 +112,10 @@ export interface ReliableServerOptions {
    * could not be). Over socket.io, such events simply reach the socket's own listeners.
    */
   onFrame?: (ws: WsSocket, frame: string | Buffer, info: FrameInfo) => void;
-  /** Errors of the store, of `onMessage`, `authenticate` and `onFrame`, with the session they concern. @default console.error */
+  /**
+   * Errors of the store, of `onMessage`, `authenticate` and `onFrame`, and messages that could not be encoded
+   * for a client (code `encode`: not sent), with the session they concern. @default console.error
+   */
   onError?: (error: unknown, session: string | undefined) => void;
 }
 
@@ -203,7 +208,6 @@ export function reliable(options: ReliableServerOptions): ReliableServer {
   const onRequest = fn('onRequest', options.onRequest);
   const helloTimeout = options.helloTimeout ?? 10_000;
   const maxFrame = count('maxFrame', options.maxFrame ?? 1 << 20, 1);
-  const maxBuffered = count('maxBuffered', options.maxBuffered ?? 4 << 20, 0);
   const engine = new Engine({
     store: options.store ?? memoryStore(),
     onMessage: options.onMessage,
@@ -212,6 +216,7 @@ export function reliable(options: ReliableServerOptions): ReliableServer {
     authenticate: authenticate && ((session, peer) => authenticate({ session, ...(peer as Omit<HelloInfo, 'session'>) })),
     ackDelay: count('ackDelay', options.ackDelay ?? 5, 0, true),
     maxPending: count('maxPending', options.maxPending ?? 1000, 1),
+    maxBuffered: count('maxBuffered', options.maxBuffered ?? 4 << 20, 0),
     helloTimeout: helloTimeout === false ? false : count('helloTimeout', helloTimeout, 1, true),
     maxSessionsPerPrincipal: count('maxSessionsPerPrincipal', options.maxSessionsPerPrincipal ?? 100, 1),
     newSessionsPerSecond: count('newSessionsPerSecond', options.newSessionsPerSecond ?? 10, 0),
@@ -220,13 +225,12 @@ export function reliable(options: ReliableServerOptions): ReliableServer {
   const ws = {
     codec: options.codec ?? jsonCodec,
     maxFrame,
-    maxBuffered,
     requests: !!onRequest,
     heartbeat: options.heartbeat ?? { ping: 'ping', pong: 'pong' },
     onFrame: fn('onFrame', options.onFrame),
     onError,
   };
-  const sio = { maxFrame, maxBuffered, requests: !!onRequest };
+  const sio = { maxFrame, requests: !!onRequest, onError };
   const conns = new WeakMap<object, ReturnType<typeof attachWs>>();
   return {
     ws(socket, request) {

@@ -19,6 +19,8 @@ export interface Peer {
 /** A socket as the engine sees it. */
 export interface Link {
   send(event: string, args: unknown[]): void;
+  /** Bytes written to the socket and not yet taken by the network (a client that does not read lets it grow). */
+  buffered(): number;
   close(code: number, reason: string): void;
   readonly peer: Peer;
 }
@@ -55,6 +57,7 @@ export interface EngineOptions {
   authenticate: ((session: string, peer: Peer) => unknown) | undefined;
   ackDelay: number;
   maxPending: number;
+  maxBuffered: number;
   helloTimeout: number | false;
   maxSessionsPerPrincipal: number;
   newSessionsPerSecond: number;
@@ -349,7 +352,7 @@ export class Engine {
   #next(c: Conn, offset: number, event: string, args: unknown[]): boolean {
     if (offset != c.high + 1) return false;
     c.high = offset;
-    c.link.send('$m', [offset, event, ...args]);
+    this.#put(c, '$m', [offset, event, ...args]);
     return true;
   }
 
@@ -589,12 +592,15 @@ export class Engine {
       // Nothing to replay when the client is where the server is; otherwise the history must reach back.
       const replay = lost ? undefined : from == last ? [] : from < last ? await store.since(s.id, from) : undefined;
       if (conn.closed) return;
-      conn.link.send('$welcome', [s.seq, last, !!replay]);
+      this.#put(conn, '$welcome', [s.seq, last, !!replay]);
       s.told = Math.max(s.told, s.seq ?? 0);
       conn.high = last;
       conn.acked = s.seq ?? 0;
+      // The replay, paced: a long history never fills more than half of `maxBuffered`, so the live messages
+      // after it have room, and a slow reader gets it all on one connection.
       for (const m of replay ?? []) {
-        conn.link.send('$m', [m.offset, m.event, ...m.args]);
+        if (conn.link.buffered() > this.#o.maxBuffered / 2 && !(await this.#drained(conn))) return;
+        this.#put(conn, '$m', [m.offset, m.event, ...m.args]);
         if (m.offset > conn.high) conn.high = m.offset;
       }
       conn.live = true;
@@ -644,6 +650,30 @@ export class Engine {
     return isThenable(done) ? Promise.resolve(done).then(handled, failed) : handled();
   }
 
+  /**
+   * Sends a frame, unless the client does not take what it was sent: past `maxBuffered` bytes waiting, the
+   * connection closes with 1013 instead (the client gets server messages from the history when it is back).
+   */
+  #put(conn: Conn, event: string, args: unknown[]): void {
+    if (conn.closed) return;
+    const waiting = conn.link.buffered();
+    if (waiting > this.#o.maxBuffered) return this.close(conn, T, `the client reads too slowly (${waiting} bytes waiting)`);
+    conn.link.send(event, args);
+  }
+
+  /**
+   * Waits until at most half of `maxBuffered` waits towards the client; false (and the connection closed
+   * with 1013) if that takes longer than `helloTimeout` (10 s without one).
+   */
+  async #drained(conn: Conn): Promise<boolean> {
+    const until = Date.now() + (this.#o.helloTimeout || 10_000);
+    while (!conn.closed && conn.link.buffered() > this.#o.maxBuffered / 2) {
+      if (Date.now() > until) return this.close(conn, T, 'the client reads too slowly'), false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return !conn.closed;
+  }
+
   /** Schedules one cumulative `$ack` for everything handled so far: one per `ackDelay` at most. */
   #ack(conn: Conn): void {
     if (conn.closed || conn.ackTimer) return;
@@ -657,7 +687,7 @@ export class Engine {
     if (conn.closed || h == null || !(h > conn.acked || conn.again)) return;
     conn.again = false;
     conn.acked = h;
-    conn.link.send('$ack', [h]);
+    this.#put(conn, '$ack', [h]);
     conn.session!.told = Math.max(conn.session!.told, h);
   }
 }

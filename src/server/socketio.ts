@@ -2,7 +2,7 @@
 // events (`socket.emit('$m', n, event, ...args)`), taken by a `socket.use` middleware before the app's
 // listeners; everything else passes on to them.
 import { CloseCode } from '../close-codes';
-import { OptionError } from '../errors';
+import { OptionError, SurewireError } from '../errors';
 import type { Conn, Engine } from './session';
 
 /** What socket.io tells of the handshake that opened a socket (its `socket.handshake`). */
@@ -45,8 +45,8 @@ export interface SocketIoSocket {
 }
 
 export interface SocketIoAdapterOptions {
+  onError: (error: unknown, session: string | undefined) => void;
   maxFrame: number;
-  maxBuffered: number;
   /** Set when events with an acknowledgement go to `onRequest` rather than the socket's listeners. */
   requests: boolean;
 }
@@ -55,6 +55,7 @@ const size = (d: unknown): number => (typeof d == 'string' ? d.length : ((d as {
 
 /** Wires one socket.io socket to the engine. */
 export function attachSocketIo(engine: Engine, socket: SocketIoSocket, o: SocketIoAdapterOptions): Conn {
+  const { onError } = o;
   const server = socket.nsp?.server;
   if (server?._opts?.connectionStateRecovery)
     throw new OptionError(
@@ -81,11 +82,15 @@ export function attachSocketIo(engine: Engine, socket: SocketIoSocket, o: Socket
   eio.on?.('flush', flushed);
   const conn = engine.attach({
     peer: { handshake: socket.handshake, address: socket.handshake?.address },
+    buffered: () => queued + (eio.transport?.socket?.bufferedAmount ?? 0),
     send(event, args) {
       if (gone) return;
-      if (queued + (eio.transport?.socket?.bufferedAmount ?? 0) > o.maxBuffered)
-        return engine.close(conn, CloseCode.tryAgain, `the client reads too slowly (over ${o.maxBuffered} bytes waiting)`);
-      socket.emit(event, ...args);
+      try {
+        socket.emit(event, ...args);
+      } catch (e) {
+        // An app message socket.io cannot write (nesting deeper than the stack): never sent, but said.
+        onError(new SurewireError('encode', `could not encode ${event} ${String(args[0])}: not sent`, e), conn.session?.id);
+      }
     },
     close(code, reason) {
       if (gone) return;

@@ -2,6 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Codec, Packet } from '../codec';
 import { CloseCode } from '../close-codes';
+import { SurewireError } from '../errors';
 import type { Conn, Engine } from './session';
 
 /**
@@ -29,7 +30,6 @@ export interface FrameInfo {
 export interface WsAdapterOptions {
   codec: Codec<unknown>;
   maxFrame: number;
-  maxBuffered: number;
   /** Set when requests go to `onRequest` rather than `onFrame`. */
   requests: boolean;
   heartbeat: false | { ping: string; pong: string };
@@ -72,17 +72,22 @@ export function attachWs(engine: Engine, ws: WsSocket, request: IncomingMessage 
   };
   const conn = engine.attach({
     peer: { request, address: request?.socket?.remoteAddress },
+    buffered: () => ws.bufferedAmount ?? 0,
     send(event, args) {
       if (ws.readyState != OPEN) return;
-      // A client that does not read: what it has not taken stays in the history, not in this process's memory.
-      if ((ws.bufferedAmount ?? 0) > o.maxBuffered)
-        return engine.close(conn, CloseCode.tryAgain, `the client reads too slowly (over ${o.maxBuffered} bytes waiting)`);
       if (socket && !corked) {
         corked = true;
         socket.cork();
         soon(uncork);
       }
-      ws.send(codec.encode({ event, args }) as string);
+      let frame;
+      try {
+        frame = codec.encode({ event, args });
+      } catch (e) {
+        // An app message the codec cannot write (a cycle, nesting deeper than the stack): never sent, but said.
+        return o.onError(new SurewireError('encode', `could not encode ${event} ${String(args[0])}: not sent`, e), conn.session?.id);
+      }
+      ws.send(frame as string);
     },
     close(code, reason) {
       // A close reason is at most 123 bytes.
