@@ -243,7 +243,9 @@ describe.each<TransportName>(['ws', 'socket.io'])('hostile peers over %s', (tran
       expect(held.every(([, c]) => c.open)).toBe(true);
       held[0]![1].kill();
       await gone(held[0]![0]);
-      const told = await rig.hello(owes, 'x', 1, true);
+      // Its client had seen nothing (offset 0) and finds an empty session: only `resuming` lets the server
+      // tell it that it lost something (a message it never got).
+      const told = await rig.hello(owes, 'x', 0, true);
       expect(told.welcome).toEqual({ seq: null, offset: 0, resumed: false });
       await rig.bystander.check();
     });
