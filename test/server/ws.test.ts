@@ -618,10 +618,21 @@ describe('close', () => {
     expect(a.client.acks()).toEqual([2]); // it arrived before the close
   });
 
-  it('validates its options', () => {
-    expect(() => reliable({} as never)).toThrow(/onMessage/);
-    expect(() => reliable({ onMessage() {}, maxFrame: -1 })).toThrow(/maxFrame/);
-    expect(() => memoryStore({ history: -1 })).toThrow(/history/);
+  it('validates its options: an OptionError naming the option, never a bare TypeError', () => {
+    const option = (name: string) => expect.objectContaining({ name: 'OptionError', code: 'option', option: name });
+    expect(() => reliable({} as never)).toThrow(option('onMessage'));
+    expect(() => reliable({ onMessage() {}, maxFrame: -1 })).toThrow(option('maxFrame'));
+    expect(() => reliable({ onMessage() {}, authenticate: 'yes' as never })).toThrow(option('authenticate'));
+    expect(() => reliable({ onMessage() {}, onRequest: 1 as never })).toThrow(option('onRequest'));
+    expect(() => reliable({ onMessage() {}, maxBuffered: Number.NaN })).toThrow(option('maxBuffered'));
+    expect(() => reliable({ onMessage() {}, newSessionsPerSecond: -1 })).toThrow(option('newSessionsPerSecond'));
+    expect(() => memoryStore({ history: -1 })).toThrow(option('history'));
+    expect(() => memoryStore({ sessions: 1.5 })).toThrow(option('sessions'));
+    expect(() => memoryStore({ resendGrace: -1 })).toThrow(option('resendGrace'));
+    // ws with authenticate needs the upgrade request.
+    const server = reliable({ onMessage() {}, authenticate: () => 'p' });
+    cleanup(() => server.close());
+    expect(() => server.ws({ readyState: 1, send() {}, close() {}, on() {} })).toThrow(option('request'));
   });
 });
 
