@@ -301,7 +301,8 @@ export class Engine {
     } catch (e) {
       return failed(e);
     }
-    if (isThenable(p)) this.#track(Promise.resolve(p).then((v) => this.#join(conn, id, v, v), failed));
+    // Not tracked: `close()` does not wait for an app's authentication, whose answer then finds the engine closed.
+    if (isThenable(p)) Promise.resolve(p).then((v) => this.#join(conn, id, v, v), failed);
     else this.#join(conn, id, p, p);
   }
 

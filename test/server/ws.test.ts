@@ -93,6 +93,29 @@ describe('hello and welcome', () => {
     expect(c.open).toBe(true);
   });
 
+  it('holds what comes after $hello while authenticate is pending, and handles it once the $welcome is out', async () => {
+    const gate = deferred<string>();
+    const { url, of } = await serveWs({ authenticate: () => gate.promise });
+    const c = await open(url);
+    const s = sid();
+    c.send('$hello', s, 0);
+    c.send('$m', 1, 'e', 'early');
+    c.raw(JSON.stringify({ id: 1, event: 'ask', args: [] }));
+    await delay(30);
+    expect(of(s)).toEqual([]);
+    gate.resolve('alice');
+    await c.ackOf(1);
+    expect(of(s)).toEqual([['e', 'early']]);
+    expect(c.of('$welcome')).toEqual([[null, 0, true]]);
+  });
+
+  it('closes with 1013 when authenticate does not answer within helloTimeout (the client tries again)', async () => {
+    const { url } = await serveWs({ helloTimeout: 50, authenticate: () => new Promise<string>(() => {}) });
+    const c = await open(url);
+    c.send('$hello', sid(), 0);
+    expect(await c.closeOf()).toEqual({ code: 1013, reason: 'no $welcome in time: authentication or the store is slow' });
+  });
+
   it('speaks through a custom codec', async () => {
     const codec = {
       encode: (p: { event?: string; args: unknown[] }) => JSON.stringify({ type: p.event, data: p.args }),
