@@ -2,6 +2,7 @@
 // Real sockets and timers; every wait is on a frame or a close, `delay` only opens an observation window
 // for something that must NOT happen.
 import { describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
 import { memoryStore, reliable, type Store } from '../../src/server';
 import { ProtocolClient, ReliableRawClient } from '../helpers/protocol-client';
 import { startTcpProxy } from '../helpers/tcp-proxy';
@@ -91,6 +92,48 @@ describe('hello and welcome', () => {
     c.send('$ack', 3);
     await delay(30);
     expect(c.open).toBe(true);
+  });
+
+  it('holds what comes after $hello while authenticate is pending, and handles it once the $welcome is out', async () => {
+    const gate = deferred<string>();
+    const { url, of } = await serveWs({ authenticate: () => gate.promise });
+    const c = await open(url);
+    const s = sid();
+    c.send('$hello', s, 0);
+    c.send('$m', 1, 'e', 'early');
+    c.raw(JSON.stringify({ id: 1, event: 'ask', args: [] }));
+    await delay(30);
+    expect(of(s)).toEqual([]);
+    gate.resolve('alice');
+    await c.ackOf(1);
+    expect(of(s)).toEqual([['e', 'early']]);
+    expect(c.of('$welcome')).toEqual([[null, 0, true]]);
+  });
+
+  it('closes with 1013 when authenticate does not answer within helloTimeout (the client tries again)', async () => {
+    const { url } = await serveWs({ helloTimeout: 50, authenticate: () => new Promise<string>(() => {}) });
+    const c = await open(url);
+    c.send('$hello', sid(), 0);
+    expect(await c.closeOf()).toEqual({ code: 1013, reason: 'no $welcome in time: authentication or the store is slow' });
+  });
+
+  it('without authenticate, counts its limits per remote address, also when the app passes no request', async () => {
+    const server = reliable({ onMessage() {}, maxSessionsPerPrincipal: 1 });
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((resolve) => wss.once('listening', resolve));
+    wss.on('connection', (ws) => server.ws(ws));
+    cleanup(async () => (await server.close(), wss.clients.forEach((c) => c.terminate()), await new Promise((r) => wss.close(r))));
+    const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}`;
+    const from = async (localAddress: string) => {
+      const c = new WebSocket(url, { localAddress });
+      cleanup(() => c.terminate());
+      await new Promise((r) => c.once('open', r));
+      c.send(JSON.stringify(['$hello', sid(), 0]));
+      return new Promise<unknown>((resolve) => (c.once('message', (d) => resolve(JSON.parse(String(d))[0])), c.once('close', (code) => resolve(code))));
+    };
+    expect(await from('127.0.0.1')).toBe('$welcome');
+    expect(await from('127.0.0.2')).toBe('$welcome');
+    expect(await from('127.0.0.1')).toBe(1013);
   });
 
   it('speaks through a custom codec', async () => {
@@ -354,14 +397,21 @@ describe('server → client: offsets, replay, history', () => {
   });
 
   it('closes with 1013 when the store lost a connected session (its offsets went back); the reconnect is told', async () => {
-    const store = memoryStore({ sessions: 1 });
+    // A store that loses everything at once (a shared store flushed, say): memoryStore never forgets a held session.
+    let base = memoryStore();
+    const store: Store = {
+      open: (...a) => base.open(...a),
+      accept: (...a) => base.accept(...a),
+      append: (...a) => base.append(...a),
+      since: (...a) => base.since(...a),
+    };
     const { url, server } = await serveWs({ store });
     const s = sid();
     const a = await hello(url, s);
     await server.send(s, 'n', 1);
     await server.send(s, 'n', 2);
     await a.client.until(() => a.client.messages().length == 2, 'two $m');
-    await store.accept(sid('other'), 1); // pushes `s` out of the store
+    base = memoryStore();
     expect(await server.send(s, 'n', 'again')).toBe(1);
     expect((await a.client.closeOf()).code).toBe(1013);
     expect(a.client.messages()).toHaveLength(2);
@@ -395,8 +445,8 @@ describe('server → client: offsets, replay, history', () => {
 
   it('refuses protocol event names and bad session ids in send()', async () => {
     const { server } = await serveWs();
-    await expect(server.send(sid(), '$m', 1)).rejects.toThrow(TypeError);
-    await expect(server.send('bad id!', 'x')).rejects.toThrow(TypeError);
+    await expect(server.send(sid(), '$m', 1)).rejects.toThrow(expect.objectContaining({ name: 'OptionError', option: 'event' }));
+    await expect(server.send('bad id!', 'x')).rejects.toThrow(expect.objectContaining({ name: 'OptionError', option: 'session' }));
   });
 });
 
@@ -473,7 +523,8 @@ describe('bad input', () => {
     act(bad, bystander.replace('bystander', 'bad'));
     const closed = await bad.closeOf();
     expect(closed.code).toBe(code);
-    expect(closed.reason).not.toBe('');
+    // `ws` itself refuses a frame over `maxPayload` (set to maxFrame), from its header, without a reason.
+    if (code != 1009) expect(closed.reason).not.toBe('');
 
     // The bystander's session is untouched: its sequence and offsets go on, and it is still attached.
     b.client.send('$m', 2, 'e', 'after');
@@ -516,7 +567,7 @@ describe('store failures', () => {
   it('a store that throws at $hello closes with 1013, before any $welcome', async () => {
     const store = flakyStore();
     const { url } = await serveWs({ store });
-    store.fail.add('session');
+    store.fail.add('open');
     const c = await open(url);
     c.send('$hello', sid(), 0);
     expect((await c.closeOf()).code).toBe(1013);
@@ -610,24 +661,61 @@ describe('close', () => {
     expect(a.client.acks()).toEqual([2]); // it arrived before the close
   });
 
-  it('validates its options', () => {
-    expect(() => reliable({} as never)).toThrow(/onMessage/);
-    expect(() => reliable({ onMessage() {}, maxFrame: -1 })).toThrow(/maxFrame/);
-    expect(() => memoryStore({ history: -1 })).toThrow(/history/);
+  it('validates its options: an OptionError naming the option, never a bare TypeError', () => {
+    const option = (name: string) => expect.objectContaining({ name: 'OptionError', code: 'option', option: name });
+    expect(() => reliable({} as never)).toThrow(option('onMessage'));
+    expect(() => reliable({ onMessage() {}, maxFrame: -1 })).toThrow(option('maxFrame'));
+    expect(() => reliable({ onMessage() {}, authenticate: 'yes' as never })).toThrow(option('authenticate'));
+    expect(() => reliable({ onMessage() {}, onRequest: 1 as never })).toThrow(option('onRequest'));
+    expect(() => reliable({ onMessage() {}, maxBuffered: Number.NaN })).toThrow(option('maxBuffered'));
+    expect(() => reliable({ onMessage() {}, newSessionsPerSecond: -1 })).toThrow(option('newSessionsPerSecond'));
+    expect(() => memoryStore({ history: -1 })).toThrow(option('history'));
+    expect(() => memoryStore({ sessions: 1.5 })).toThrow(option('sessions'));
+    expect(() => memoryStore({ resendGrace: -1 })).toThrow(option('resendGrace'));
+    // ws with authenticate needs the upgrade request.
+    const server = reliable({ onMessage() {}, authenticate: () => 'p' });
+    cleanup(() => server.close());
+    expect(() => server.ws({ readyState: 1, send() {}, close() {}, on() {} })).toThrow(option('request'));
   });
 });
 
 describe('memoryStore', () => {
-  it('forgets the least recently used session beyond `sessions`', async () => {
-    const store: Store & { size: number } = memoryStore({ sessions: 2 });
-    await store.accept('a', 1);
-    await store.accept('b', 1);
-    await store.session('a');
-    await store.accept('c', 1);
-    expect(store.size).toBe(2);
-    expect(await store.since('b', 0)).toBeUndefined();
-    expect(await store.session('a')).toEqual({ seq: 1, offset: 0 });
-    expect(await store.session('new')).toEqual({ seq: null, offset: 0 });
-    expect(await store.sessions!()).toEqual(['a', 'new']);
+  it('beyond `sessions`, forgets an idle session that owes nothing first, then one that owes messages; never a held one', async () => {
+    const store = memoryStore({ sessions: 3 });
+    expect(await store.open('held', 'p', true)).toEqual({ seq: null, offset: 0, principal: 'p', fresh: true });
+    await store.open('owes', 'p', true);
+    store.append('owes', 'n', []);
+    store.release!('owes', true);
+    await store.open('done', 'p', true);
+    store.accept('done', 4);
+    store.release!('done', true);
+    expect(await store.open('d', 'p', true)).toMatchObject({ fresh: true });
+    expect(await store.sessions!()).toEqual(['held', 'owes', 'd']);
+    expect(await store.open('e', 'p', true)).toMatchObject({ fresh: true });
+    expect(await store.sessions!()).toEqual(['held', 'd', 'e']);
+    // Every session is held now: a new one is refused, and append cannot make room either.
+    expect(await store.open('f', 'p', true)).toBeUndefined();
+    expect(() => store.append('g', 'n', [])).toThrow(expect.objectContaining({ code: 'store' }));
+    expect(store.size).toBe(3);
+  });
+
+  it('keeps a session released unsettled for `resendGrace`', async () => {
+    const store = memoryStore({ sessions: 1, resendGrace: 50 });
+    await store.open('a', 'p', true);
+    store.accept('a', 1);
+    store.release!('a', false);
+    expect(await store.open('b', 'p', true)).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await store.open('b', 'p', true)).toMatchObject({ fresh: true });
+  });
+
+  it('binds a session to the principal that opens it first; another principal changes nothing', async () => {
+    const store = memoryStore();
+    store.append('s', 'n', []);
+    expect(await store.open('s', 'alice', false)).toEqual({ seq: null, offset: 1, principal: 'alice', fresh: true });
+    store.accept('s', 3);
+    expect(await store.open('s', 'mallory', true)).toEqual({ seq: 3, offset: 1, principal: 'alice', fresh: false });
+    expect(await store.open('s', 'alice', true)).toEqual({ seq: 3, offset: 1, principal: 'alice', fresh: false });
+    expect(await store.open('unknown', 'alice', false)).toBeUndefined();
   });
 });
