@@ -3,6 +3,8 @@
 //   /socket.io/  the same chat over socket.io (socket.io's default path)
 //   /legacy      the "existing chat" of examples/existing-chat/: its own server, not reliable
 // `npm start` builds surewire and the React/Vue pages, then runs this; PORT and HOST change where it listens.
+// Run so, it also starts the seed chat's own servers (examples/seed/) as child processes, on SEED_WS_PORT and
+// SEED_IO_PORT (default 8080 and 8081); `startServer()` alone starts none.
 import { createServer } from 'node:http';
 import { existsSync } from 'node:fs';
 import { normalize } from 'node:path';
@@ -10,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { Server as SocketIoServer } from 'socket.io';
 import { staticFiles } from './static.mjs';
+import { startSeedServers } from '../seed/spawn.mjs';
 
 const at = (rel) => fileURLToPath(new URL(rel, import.meta.url));
 
@@ -23,10 +26,11 @@ const routes = {
   '/existing-chat/': at('../existing-chat/'),
   '/react/': at('../react/'),
   '/vue/': at('../vue/'),
+  '/seed/': at('../seed/'),
 };
 const files = { '/': at('../index.html'), '/index.html': at('../index.html') };
 // The pages that prove surewire needs no inline script and no eval get the strict policy as a header too.
-const strict = ['/', '/index.html', '/cdn/', '/esm/', '/socket.io/'];
+const strict = ['/', '/index.html', '/cdn/', '/esm/', '/socket.io/', '/seed/'];
 
 let legacyMissing = false;
 /** The existing chat's server (examples/existing-chat/server.mjs), or `undefined` while that file does not exist. */
@@ -138,7 +142,10 @@ if (process.argv[1] && fileURLToPath(import.meta.url) == normalize(process.argv[
     process.exit(1);
   });
   console.log(`surewire demo on http://localhost:${port}`);
-  const stop = () => close().then(() => process.exit(0));
+  let seeds;
+  // A seed server still starting when the demo stops is killed on exit (see spawn.mjs).
+  const stop = () => Promise.all([close(), seeds?.stop()]).then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  seeds = await startSeedServers({ origin: `http://localhost:${port}` });
 }
