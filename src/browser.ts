@@ -12,7 +12,8 @@ export function watchBrowser(wake: (cause: 'online' | 'offline' | 'visible') => 
   const on = (e: Event): void => {
     if (e.type == 'offline') wake('offline');
     else if (e.type == 'online') wake('online');
-    else if (d?.visibilityState != 'hidden') wake('visible');
+    // A first load fires pageshow too: only a page restored from the back/forward cache needs a look.
+    else if (d?.visibilityState != 'hidden' && (e as PageTransitionEvent).persisted !== false) wake('visible');
   };
   const targets: [EventTarget | undefined, string][] = [
     [w, 'online'],

@@ -5,7 +5,7 @@ import type { Frame } from './codec';
  * Dead-connection detection. The rule, chosen so that it cannot break or loop a server that knows nothing of it:
  * - the first ping goes out as soon as the connection opens (so `rtt` is known at once), then one every `interval`;
  * - the default ping is `["ping"]`, valid JSON in the default codec's own format, so a server that only parses
- *   JSON never throws on it; its answer is `["pong"]` (or the bare text `pong`);
+ *   JSON never throws on it; its answer is `["pong"]` (a bare-text server's chat line `pong` is not one);
  * - any frame counts as a sign of life; the ping itself coming back (an echo server) is swallowed, never
  *   dispatched, and is not an answer;
  * - a connection is declared dead (closed with 4000 and replaced) when nothing arrives within `timeout` after a
@@ -19,7 +19,7 @@ export interface HeartbeatOptions {
   timeout?: number;
   /** The ping frame, or a function that makes one. Sent as is, past the codec. @default '["ping"]' */
   ping?: Frame | (() => Frame);
-  /** The pong frame, or a predicate that recognises one. Pongs are consumed, not dispatched. @default '["pong"]' or 'pong' */
+  /** The pong frame, or a predicate that recognises one. Pongs are consumed, not dispatched. @default '["pong"]' */
   pong?: Frame | ((frame: Frame) => boolean);
 }
 
@@ -30,7 +30,7 @@ export const heartbeatDefaults: HeartbeatConfig = {
   interval: 25000,
   timeout: 10000,
   ping: '["ping"]',
-  pong: (f) => f == '["pong"]' || f == 'pong',
+  pong: '["pong"]',
 };
 
 export const heartbeatRules: { [k: string]: Rule } = { interval: [1, MAX_TIMER], timeout: [1, MAX_TIMER], ping: [() => true, ''], pong: [() => true, ''] };

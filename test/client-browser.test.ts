@@ -19,7 +19,10 @@ afterEach(() => {
 
 const online = (): boolean => window.dispatchEvent(new Event('online'));
 const offline = (): boolean => window.dispatchEvent(new Event('offline'));
-const pageshow = (): boolean => window.dispatchEvent(new Event('pageshow'));
+/** A page restored from the back/forward cache. */
+const pageshow = (): boolean => window.dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true }));
+/** A first load: pageshow fires too, with persisted false. */
+const firstShow = (): boolean => window.dispatchEvent(Object.assign(new Event('pageshow'), { persisted: false }));
 const resume = (): boolean => document.dispatchEvent(new Event('resume'));
 const becomes = (state: DocumentVisibilityState): boolean => {
   visibility = state;
@@ -103,6 +106,20 @@ describe('browser awareness while reconnecting', () => {
     await tick(4);
     expect(srv.connections).toBe(1);
     expect(states).toEqual([{ from: 'connecting', to: 'open', reason: 'open' }]);
+  });
+
+  it('ignores the pageshow of a first load (not restored from the back/forward cache)', async () => {
+    const srv = serve({ pong: true });
+    const c = client(srv.url, { heartbeat: { interval: 25_000, timeout: 10_000 } });
+    await tick(8);
+    expect(srv.pings).toBe(1); // the one at open
+    firstShow();
+    await tick(8);
+    expect(srv.pings).toBe(1);
+    pageshow();
+    await tick(8);
+    expect(srv.pings).toBe(2);
+    expect(c.connection.state).toBe('open');
   });
 
   it('does not connect an idle client (autoConnect: false)', async () => {

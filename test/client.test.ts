@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Surewire } from '../src/client';
-import type { Codec } from '../src/codec';
+import { textCodec, type Codec } from '../src/codec';
 import type { ConnectionSnapshot } from '../src/connection';
 import { ConnectionError, DecodeError, OverflowError, SurewireError } from '../src/errors';
 import type { Transport, TransportContext } from '../src/transport';
@@ -877,14 +877,18 @@ describe('heartbeat', () => {
     expect(c.connection.state).toBe('open');
   });
 
-  it('swallows the bare text "pong" of an older server instead of reporting it as undecodable', async () => {
+  it('with textCodec, hands a chat line "pong" to the app: it is not a heartbeat answer', async () => {
     const srv = serve({ onConnection: (s) => s.on('message', (d) => d === PING && s.send('pong')) });
-    const c = client(srv.url, { heartbeat: { interval: 1000, timeout: 500 } });
-    const errors = record(c, 'error');
+    const c = client(srv.url, { codec: textCodec, heartbeat: { interval: 1000, timeout: 500 } });
+    const lines: string[] = [];
+    c.on('message', (t: string) => void lines.push(t));
     const beats = record(c, 'heartbeat');
-    await tick(4 + 1000 + 4);
-    expect(beats).toEqual([{ rtt: 4 }, { rtt: 4 }]);
-    expect(errors).toEqual([]);
+    await tick(4 + 1000 + 4 + 1000);
+    expect(lines).toEqual(['pong', 'pong', 'pong']);
+    expect(beats).toEqual([]);
+    // Never answered: never declared dead.
+    expect(c.connection.state).toBe('open');
+    expect(srv.connections).toBe(1);
   });
 
   it('never hands the echo of its ping to the app, and an echo server is never declared dead', async () => {
