@@ -242,7 +242,10 @@ export function check(docs) {
     });
   }
   if (units.length) {
-    const missing = ['dist/surewire.d.ts', 'dist/surewire.socket.io.d.ts', 'dist/surewire.server.d.ts'].filter((f) => !existsSync(join(ROOT, f)));
+    // The declarations of every entry of package.json's `exports`: the ts blocks import them by name.
+    const { exports } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    const declared = Object.values(exports).flatMap((e) => (e?.import?.types ? [e.import.types] : []));
+    const missing = declared.filter((f) => !existsSync(join(ROOT, f)));
     if (missing.length) failures.push({ path: 'dist', line: 0, message: `${missing.join(', ')} missing: run \`npm run build\` first` });
     else for (const f of typeCheck(units)) fail(units.find((u) => u.block === f.block).doc, f.where, f.message);
   }
