@@ -20,7 +20,10 @@ type Pending = { resolve: (v: never) => void; reject: (e: unknown) => void; fram
 
 const resolve = async <T>(p: Provider<T>): Promise<T> => (typeof p == 'function' ? (p as () => T | Promise<T>)() : p);
 
-/** `request`, typed by the client's `Emit` map. */
+/**
+ * `request`, typed by the client's `Emit` map.
+ * @inline
+ */
 export type RequestFn<Emit extends EventsMap> = <E extends EventNames<Emit>>(event: E, ...args: SendArgs<Emit, E>) => Promise<ReplyOf<Emit, E>>;
 
 // Why a socket failed, in words, from the message of its error event (Node's \`ws\` says a lot, browsers nothing).
@@ -93,7 +96,10 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
    * @example const page = await chat.timeout(5000).request('history', before);
    * @throws {OptionError} when `ms` is not a number from 1 to 2^31 - 1
    */
-  declare readonly timeout: (ms: number) => { request: RequestFn<Emit> };
+  declare readonly timeout: (ms: number) => {
+    /** `request`, with this timeout. */
+    request: RequestFn<Emit>;
+  };
 
   /**
    * @param url where to connect: a string, a `URL`, or a function (sync or async) called before every attempt

@@ -8,9 +8,13 @@ export type Frame = string | ArrayBuffer | ArrayBufferView<ArrayBuffer> | Blob;
  * - a reply to request `id`: `args[0]` is the result, or `error` is set.
  */
 export interface Packet {
+  /** The event name; absent in a reply. */
   event?: string;
+  /** The event's arguments; in a reply, `[result]` (or `[]` with `error`). */
   args: unknown[];
+  /** The request id, in a request and in its reply. */
   id?: number;
+  /** Set in a reply that reports the server's error (`request` then rejects with a `RemoteError`). */
   error?: unknown;
 }
 
@@ -25,6 +29,7 @@ export interface Packet {
  * };
  */
 export interface Codec<F = Frame> {
+  /** Makes the frame for a packet; throws on one it cannot write (`send` then throws an `encode` error). */
   encode(packet: Packet): F;
   /** Throws on a frame it cannot read; the client reports a `DecodeError` and carries on. */
   decode(frame: F): Packet;
@@ -71,7 +76,9 @@ export const jsonCodec: Codec = {
  * frame `binary` with its data. Use it for both maps: `new Surewire<TextEvents, TextEvents>(url, { codec: textCodec })`.
  */
 export interface TextEvents {
+  /** A text frame, as it is. */
   message: (text: string) => void;
+  /** A binary frame. */
   binary: (data: ArrayBuffer) => void;
 }
 

@@ -44,6 +44,7 @@ export type StateReason =
 
 /** An immutable picture of the connection, replaced on every change. */
 export interface ConnectionSnapshot {
+  /** The state of the connection. */
   readonly state: ConnectionState;
   /** Why the connection is in this state. */
   readonly reason: StateReason;
@@ -63,21 +64,29 @@ export interface ConnectionSnapshot {
 
 /** How a socket closed, and whether the client will try again. */
 export interface CloseInfo {
+  /** The close code: the server's, the browser's (1006 for a connection that failed), or the client's own (see `CloseCode`). */
   code: number;
+  /** The close reason the peer or the client gave; often empty. */
   reason: string;
+  /** Whether a reconnection attempt follows (after the backoff wait). */
   willReconnect: boolean;
 }
 
 /** Listener signatures of the lifecycle events on `client.connection`. */
 export interface LifecycleEvents {
+  /** The state changed, and why. */
   state: (change: { from: ConnectionState; to: ConnectionState; reason: StateReason }) => void;
   /** `recovered` is set by transports that can restore a session (socket.io's connection state recovery). */
   open: (info: { attempt: number; recovered?: boolean }) => void;
+  /** A socket closed or an attempt failed; fires for each one. */
   close: (info: CloseInfo) => void;
+  /** A retry is scheduled in `delay` ms; `attempt` counts from 1. */
   reconnecting: (info: { attempt: number; delay: number }) => void;
+  /** Something failed: a runtime error is reported here, never as an unhandled rejection. */
   error: (error: SurewireError) => void;
   /** A message that will not be sent: `message` is the decoded frame, `frame` what would have gone out. */
   drop: (info: { message: Packet; frame: unknown; reason: DropReason }) => void;
+  /** A round trip was measured (a pong arrived, or socket.io's handshake completed), in ms. */
   heartbeat: (info: { rtt: number }) => void;
 }
 

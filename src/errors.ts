@@ -37,6 +37,7 @@ export type ErrorCode =
  * `code` says what failed; `cause` holds the underlying error, if any.
  */
 export class SurewireError extends Error {
+  /** The class's name, e.g. `'TimeoutError'`: what the console shows before the message. */
   override name = 'SurewireError';
   /** A stable, machine-readable code, e.g. `'timeout'` or `'decode'`. */
   readonly code: ErrorCode;
@@ -47,6 +48,7 @@ export class SurewireError extends Error {
     if (cause !== undefined) this.cause = cause;
   }
   // Cross-realm guard: instanceof fails across iframes and duplicate bundles.
+  /** @internal */
   get [brand](): true {
     return true;
   }
@@ -58,6 +60,7 @@ export class OptionError extends SurewireError {
   constructor(
     /** Dotted path of the option, e.g. `'reconnect.maxDelay'`. */
     readonly option: string,
+    /** The value given. */
     readonly value: unknown,
     expected: string,
   ) {
@@ -83,7 +86,11 @@ export class ClosedError extends SurewireError {
 /** A frame the codec could not decode; `frame` holds it. */
 export class DecodeError extends SurewireError {
   override name = 'DecodeError';
-  constructor(readonly frame: unknown, cause: unknown) {
+  constructor(
+    /** The frame as it arrived. */
+    readonly frame: unknown,
+    cause: unknown,
+  ) {
     super('decode', 'could not decode a frame', cause);
   }
 }
@@ -91,7 +98,10 @@ export class DecodeError extends SurewireError {
 /** The server answered a request with an error; `data` is what it sent. */
 export class RemoteError extends SurewireError {
   override name = 'RemoteError';
-  constructor(readonly data: unknown) {
+  constructor(
+    /** What the server sent as the error. */
+    readonly data: unknown,
+  ) {
     super('remote', `the server answered with an error: ${show(data)}`);
   }
 }

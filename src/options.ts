@@ -64,6 +64,7 @@ export interface SurewireOptions {
  * `share`) to `attach` with the client class, and returns what `attach` returns as the new client.
  */
 export interface Share {
+  /** Returns the object that stands in for the client being constructed. */
   attach(url: Provider<string | URL>, options: SurewireOptions, Client: new (url: Provider<string | URL>, options: SurewireOptions) => object): object;
 }
 

@@ -3,7 +3,9 @@ import { frameSize } from './codec';
 
 /** A `localStorage`-like store; the queue keeps its text frames there so they survive a reload. */
 export interface QueueStorage {
+  /** The saved text under `key`, or null. */
   getItem(key: string): string | null;
+  /** Saves `value` under `key`; may throw (a full storage), which is reported as a `storage` error. */
   setItem(key: string, value: string): void;
 }
 
@@ -26,7 +28,10 @@ export interface QueueOptions {
   key?: string;
 }
 
-/** Queue options with every default filled in. */
+/**
+ * Queue options with every default filled in.
+ * @inline
+ */
 export type QueueConfig = Required<Omit<QueueOptions, 'storage'>> & Pick<QueueOptions, 'storage'>;
 
 export const queueDefaults: QueueConfig = { max: 1000, maxBytes: Infinity, overflow: 'drop-oldest', ttl: Infinity, key: 'surewire:outbox' };

@@ -5,8 +5,11 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 
 /** What the client gives a transport for one connection attempt. The transport reports back through the callbacks. */
 export interface TransportContext {
+  /** The URL of this attempt, from the client's `url` (a provider runs before every attempt). */
   url: string;
+  /** The client's `protocols` option, resolved for this attempt. */
   protocols: string | string[] | undefined;
+  /** The client's `WebSocket` option, if any. */
   WebSocket: WebSocketConstructor | undefined;
   /** The socket is open; `recovered` says that the server restored the previous session (socket.io). */
   open(info?: { recovered?: boolean }): void;
@@ -33,6 +36,7 @@ export interface TransportConnection {
  * and the heartbeat stay with the client.
  */
 export interface Transport {
+  /** Starts one connection attempt; called again for each retry. */
   connect(ctx: TransportContext): TransportConnection;
   /** A transport with its own wire format sets this, replacing the `codec` option (socket.io passes packets as they are). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

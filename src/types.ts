@@ -6,8 +6,11 @@
 export type EventsMap = { [event: string]: any };
 
 /** The map used when none is given: any event, any arguments. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type DefaultEvents = { [event: string]: (...args: any[]) => void };
+export type DefaultEvents = {
+  /** Any event name, with any arguments. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  [event: string]: (...args: any[]) => void;
+};
 
 /** Removes the listener or subscription it was returned for. Calling it twice is harmless. */
 export type Unsubscribe = () => void;

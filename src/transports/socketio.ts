@@ -19,8 +19,14 @@ const hasBinary = (v: unknown): boolean =>
 export type SocketIoAuth = SocketIoAuthData | ((cb: (data: SocketIoAuthData) => void) => SocketIoAuthData | Promise<SocketIoAuthData> | void);
 
 /** The `auth` payload itself: a plain object (not a function or a promise). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type SocketIoAuthData = { [key: string]: any; bind?: never; then?: never };
+export type SocketIoAuthData = {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  [key: string]: any;
+  /** Not allowed: a function is the other form of `auth`. */
+  bind?: never;
+  /** Not allowed: a promise is returned by the function form of `auth`. */
+  then?: never;
+};
 
 /**
  * socket.io-client's options (`path`, `transports`, `query`, `extraHeaders`, `withCredentials`, `parser`, …),
@@ -42,7 +48,10 @@ export type SocketIoOptions = Omit<
   | 'timeout'
   | 'retries'
   | 'ackTimeout'
-> & { auth?: SocketIoAuth };
+> & {
+  /** The namespace handshake's payload; a function runs before every attempt (a fresh token each time). */
+  auth?: SocketIoAuth;
+};
 
 /**
  * The socket.io transport: the same typed client over socket.io-client (4.x), with surewire's backoff,
