@@ -27,6 +27,8 @@ export default {
   out: 'docs/api',
   readme: 'none',
   plugin: [importNames],
+  // No links to a source host: the reference must build the same in any clone, with or without a remote.
+  disableSources: true,
   excludePrivate: true,
   excludeInternal: true,
   treatWarningsAsErrors: true,

@@ -128,7 +128,10 @@ export interface ReliableServer {
    */
   ws(socket: WsSocket, request?: IncomingMessage): void;
   /** Options to give `new WebSocketServer()`: `maxPayload` set to `maxFrame`, so that `ws` never buffers a larger frame. */
-  readonly wsOptions: { maxPayload: number };
+  readonly wsOptions: {
+    /** The largest frame `ws` accepts, in bytes: `maxFrame`. */
+    maxPayload: number;
+  };
   /**
    * Speaks the protocol on a socket.io server `Socket`: call it from `io.on('connection')`, before adding
    * middlewares of your own with `socket.use`. Replaces socket.io's connection state recovery (which must be

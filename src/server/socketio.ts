@@ -7,10 +7,13 @@ import type { Conn, Engine } from './session';
 
 /** What socket.io tells of the handshake that opened a socket (its `socket.handshake`). */
 export interface SocketIoHandshake {
+  /** The HTTP headers of the handshake request (cookies, `authorization`, …). */
   headers: Record<string, string | string[] | undefined>;
+  /** The query string of the handshake, parsed. */
   query: Record<string, unknown>;
   /** What the client's `auth` option sent. */
   auth: Record<string, unknown>;
+  /** The client's IP address, as socket.io sees it. */
   address: string;
 }
 
@@ -34,12 +37,20 @@ export interface SocketIoSocket {
   disconnect(close?: boolean): unknown;
   /** The engine.io connection under the socket. */
   readonly conn: { close(discard?: boolean): unknown };
+  /** The handshake, handed to `authenticate`. */
   readonly handshake?: SocketIoHandshake;
   /** Read to refuse a server with connection state recovery on, or a packet limit above `maxFrame` (see `socketIo`). */
   readonly nsp?: {
     readonly server?: {
       readonly _opts?: { readonly connectionStateRecovery?: unknown };
-      readonly engine?: { readonly opts?: { readonly maxHttpBufferSize?: number } };
+      /** The engine.io server, whose packet limit is checked against `maxFrame`. */
+      readonly engine?: {
+        /** Its options. */
+        readonly opts?: {
+          /** socket.io's own limit of one packet, in bytes. */
+          readonly maxHttpBufferSize?: number;
+        };
+      };
     };
   };
 }
