@@ -203,7 +203,8 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
           open: live(opened),
           frame: live(frame),
           close: live(closed),
-          error: live((e) => error(new ConnectionError('socket', 'socket error', e))),
+          // A transport (or reliable()) that knows what failed says it with a surewire error of its own.
+          error: live((e) => error(e instanceof SurewireError ? e : new ConnectionError('socket', 'socket error', e))),
           rtt: live(rtt),
         });
         const early = held;
