@@ -449,7 +449,7 @@ describe('reliable: session ids', () => {
 
   it('is the base64url text of those 16 bytes (all 128 bits of them)', () => {
     const bytes = Uint8Array.from({ length: 16 }, (_, i) => 0xf8 + (i % 8));
-    vi.spyOn(crypto, 'getRandomValues').mockImplementation(<T extends ArrayBufferView | null>(a: T) => ((a as unknown as Uint8Array).set(bytes), a));
+    vi.spyOn(crypto, 'getRandomValues').mockImplementation((a) => ((a as Uint8Array).set(bytes), a));
     const d = reliable();
     client('ws://ids.test/', { reliable: d, autoConnect: false });
     expect(d.session).toBe(Buffer.from(bytes).toString('base64url'));
