@@ -79,7 +79,7 @@ const isId = (v: unknown): boolean => typeof v == 'string' && /^[\w-]{1,64}$/.te
 const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
 
 const rules: { [k: string]: Rule } = {
-  session: [isId, '1 to 64 characters of A-Z a-z 0-9 _ -'],
+  session: [isId, '1 to 64 of A-Z a-z 0-9 _ -'],
   ackDelay: [0, MAX_TIMER],
   maxFrame: 1,
   window: 1,
@@ -95,7 +95,7 @@ const unwrap = (p: Packet): Packet => ({ event: p.args[1] as string, args: p.arg
 // 128 bits of a CSPRNG as 22 characters of base64url; never Math.random, since the id is the session's key.
 // A runtime without `crypto` (Node 18) needs the `session` option.
 const newSession = (): string => {
-  if (!globalThis.crypto) throw new OptionError('reliable.session', undefined, 'a session id (no crypto.getRandomValues here)');
+  if (!globalThis.crypto) throw new OptionError('reliable.session', undefined, 'a session id (no crypto here)');
   return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))))
     .slice(0, 22)
     .replace(/\+/g, '-')
@@ -139,8 +139,11 @@ export function reliable(options: ReliableOptions = {}): Reliable {
   // The highest sequence number handed to a socket (after a reload, the saved `seq`): the server cannot have
   // stored anything above it, so a `$welcome` or `$ack` beyond it is a lie.
   let top = 0;
-  // Sequenced frames handed to this layer and not acknowledged yet, in order; the first `wire` of them are
-  // on the current connection's wire, the rest wait for room in the window.
+  // Whether this session said `$hello` before (on this page, or before a reload): the server then knows
+  // that a session it does not have is one it lost.
+  let resuming = false;
+  // Sequenced frames handed to this layer and not acknowledged yet, in order, numbered without gaps (see
+  // `send`); the first `wire` of them are on the current connection's wire, the rest wait for room in the window.
   let unacked: [number, unknown][] = [];
   let wire = 0;
   // Frames made but not handed to a socket yet (in the outbox), oldest first, each followed by its sequence
@@ -220,6 +223,8 @@ export function reliable(options: ReliableOptions = {}): Reliable {
         fill();
       };
       const put = (p: Packet): unknown => live?.c.send(codec.encode(p));
+      // The number of the last message handed on.
+      const last = (): number => (unacked.length ? unacked[unacked.length - 1]![0] : acked);
       // The connection's end, from whichever side: this layer forgets it.
       const down = (ctx: TransportContext): void => {
         if (live?.ctx == ctx) live = undefined;
@@ -253,8 +258,7 @@ export function reliable(options: ReliableOptions = {}): Reliable {
         if (!e || e[1] !== suspect) return void (suspect = e?.[1]);
         unacked.splice(i, 1);
         wire--;
-        settle();
-        save();
+        ack(0); // settles delivered() and saves (the connection is down: nothing goes on the wire)
         ev.emit('drop', { message: unwrap(codec.decode(e[1])), frame: e[1], reason: 'too-big' });
       };
 
@@ -282,10 +286,10 @@ export function reliable(options: ReliableOptions = {}): Reliable {
             )
           )
             throw 0; // no cause to tell: the shape is wrong
-          if (!o.session || id == o.session) ([session, seq, acked, seen, unacked] = s), (top = seq);
+          if (!o.session || id == o.session) ([session, seq, acked, seen, unacked] = s), (top = seq), (resuming = true);
         }
       } catch (e) {
-        early = new SurewireError('storage', `bad reliable state in queue.storage ("${key}"): discarded, a new session starts`, e === 0 ? undefined : e);
+        early = new SurewireError('storage', `bad saved state in queue.storage "${key}": discarded, new session`, e === 0 ? undefined : e);
       }
       session ??= o.session ?? newSession();
       if (early) save();
@@ -300,6 +304,10 @@ export function reliable(options: ReliableOptions = {}): Reliable {
           // packets carry binary inside): refused rather than sent unsequenced, or mangled by JSON.
           if (p.event == 'binary' && !inner.codec)
             throw new SurewireError('encode', 'a binary frame has no room for a sequence number');
+          // With nothing made and not handed on, numbering goes on from the last number handed on (which
+          // `send` may have lowered): no frame needs renumbering then. Waiters keep their meaning: everything
+          // made so far is handed on, at or below it.
+          if (!made.length && seq > (seq = last())) for (const w of waiters) if (w[0] > seq) w[0] = seq;
           const f = codec.encode({ event: '$m', args: [seq + 1, p.event, ...p.args] });
           const z = size(f);
           if (z > o.maxFrame)
@@ -328,13 +336,13 @@ export function reliable(options: ReliableOptions = {}): Reliable {
               }, o.ackDelay);
               return unwrap(p);
             case '$ack':
-              if (!l?.ready || !isCount(n) || n > top) return bad('$ack', n, `0…${top} after $welcome`);
+              if (!l?.ready || !isCount(n) || n > top) return bad('$ack', n, `≤ ${top} after $welcome`);
               ack(n);
               return nothing;
             case '$welcome':
               if (!l) return nothing;
               if (l.ready || !(n === null || (isCount(n) && n <= top)) || !isCount(a) || typeof b != 'boolean' || (b && a < seen))
-                return bad('$welcome', p.args, `once [null or 0…${top}, offset (≥ ${seen} if resumed), boolean]`);
+                return bad('$welcome', p.args, `[null or ≤ ${top}, offset (≥ ${seen} if resumed), boolean] once`);
               clearTimeout(helloTimer);
               // Not resumed: the server cannot replay from our offset (its history is gone, or the session is).
               if (!b) ev.emit('discontinuity', { from: seen, to: (seen = a) });
@@ -362,6 +370,7 @@ export function reliable(options: ReliableOptions = {}): Reliable {
               // Before the welcome, a message would overtake the resent ones: the outbox keeps it until then.
               if (live?.ctx != ctx || !live.ready) return false;
               let n = take(f);
+              const l = last();
               // Only a frame the outbox restored from storage on this page load can be ours and unknown: its
               // sequence number is inside. Without storage nothing is restored, so nothing is decoded.
               if (n === undefined && storage) {
@@ -371,12 +380,21 @@ export function reliable(options: ReliableOptions = {}): Reliable {
                 } catch {
                   // not a frame of ours
                 }
-                // It must fit after what is known and within the saved numbering (a message sent with another
-                // session, or a corrupt entry, would be refused by the server, or overtake or shadow ours).
-                if (n !== undefined && !(isCount(n) && n > (unacked.length ? unacked[unacked.length - 1]![0] : acked) && n <= seq))
-                  return ctx.error(new SurewireError('storage', `saved message ${show(n)} does not fit session state: dropped`)), true;
+                // At or below the last number handed on, it was handed on before (numbers only ever go down
+                // when renumbered); a number that is not one is a corrupt entry.
+                if (n !== undefined && !(isCount(n) && n > l)) {
+                  if (!isCount(n)) ctx.error(new SurewireError('storage', `a saved message numbered ${show(n)} is corrupt: dropped`));
+                  return true;
+                }
               }
               if (n === undefined) return c!.send(f);
+              // Numbered without gaps as handed on: the numbers of messages dropped unsent go to the next ones,
+              // so that no run of drops makes a jump the server refuses (PROTOCOL.md: at most 1000).
+              if (n != l + 1) {
+                const p = codec.decode(f);
+                p.args[0] = n = l + 1;
+                f = codec.encode(p);
+              }
               unacked.push([n, f]);
               save();
               fill();
@@ -389,9 +407,10 @@ export function reliable(options: ReliableOptions = {}): Reliable {
           };
           const hello = (info: { recovered?: boolean } | undefined): void => {
             live = { ctx, c: c!, w, info };
-            put({ event: '$hello', args: [session, seen] });
+            put({ event: '$hello', args: [session, seen, resuming] });
+            resuming = true;
             helloTimer = setTimeout(
-              () => fail(`sent no $welcome in ${o.helloTimeout} ms: not a reliable server (use surewire/server, or no reliable())`),
+              () => fail(`sent no $welcome in ${o.helloTimeout} ms: not a reliable server (see surewire/server)`),
               o.helloTimeout,
             );
           };
@@ -399,8 +418,8 @@ export function reliable(options: ReliableOptions = {}): Reliable {
             ...ctx,
             open: (info) => (c ? hello(info) : (opened = info)),
             close(code, reason) {
-              if (code == CloseCode.tooBig) tooBig();
               down(ctx);
+              if (code == CloseCode.tooBig) tooBig();
               ctx.close(code, reason);
             },
           });

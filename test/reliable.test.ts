@@ -206,7 +206,9 @@ describe('reliable: client → server', () => {
     expect(done).toBe(false);
     // Decoding the dropped frame for the drop event did not move the server offset, nor start an $ack.
     expect(s.hellos[0]![2]).toBe(0);
-    s.socket!.send(JSON.stringify(['$ack', 2]));
+    // The dropped number went to the next message.
+    expect(s.arrived).toEqual([1]);
+    s.socket!.send(JSON.stringify(['$ack', 1]));
     await net();
     expect(done).toBe(true);
     expect(s.stored).toEqual([['m', 2]]);
@@ -214,7 +216,7 @@ describe('reliable: client → server', () => {
     expect(frames(s).filter((f) => f[0] == '$ack')).toEqual([]);
   });
 
-  it('forgets a message dropped behind older queued ones, and sends the others with their own numbers', async () => {
+  it('forgets a message dropped behind older queued ones, and gives its number to the next one', async () => {
     const s = protocolServer({ ack: false });
     const delivery = reliable();
     const c = client(s.srv.url, { reliable: delivery, queue: { max: 2, overflow: 'drop-newest' }, autoConnect: false });
@@ -229,7 +231,8 @@ describe('reliable: client → server', () => {
     expect(drops.map((d) => d.message)).toEqual([{ event: 'm', args: [3] }]);
     c.send('m', 4);
     await net();
-    expect(s.arrived).toEqual([1, 2, 4]);
+    expect(s.arrived).toEqual([1, 2, 3]);
+    expect(s.stored).toEqual([['m', 1], ['m', 2], ['m', 4]]);
     let done = false;
     void delivery.delivered().then(() => (done = true));
     s.socket!.send(JSON.stringify(['$ack', 1]));
@@ -239,7 +242,7 @@ describe('reliable: client → server', () => {
     await net();
     expect(first).toBe(true);
     expect(done).toBe(false);
-    s.socket!.send(JSON.stringify(['$ack', 4]));
+    s.socket!.send(JSON.stringify(['$ack', 3]));
     await net();
     expect(done).toBe(true);
   });
@@ -340,7 +343,7 @@ describe('reliable: across a page reload (queue.storage)', () => {
 
     const second = client(s.srv.url, { reliable: reliable(), queue: { storage } });
     await net();
-    expect(s.hellos.at(-1)).toEqual(['$hello', session, 1]);
+    expect(s.hellos.at(-1)).toEqual(['$hello', session, 1, true]);
     expect(second.connection.state).toBe('open');
     expect(s.stored).toEqual([['m', 1], ['m', 2]]);
     second.send('m', 3);
@@ -480,7 +483,7 @@ describe('reliable: session ids', () => {
     client(s.srv.url, { reliable: d });
     await net();
     expect(d.session).toBe(v);
-    expect(s.hellos[0]).toEqual(['$hello', v, 0]);
+    expect(s.hellos[0]).toEqual(['$hello', v, 0, false]);
   });
 });
 
@@ -536,7 +539,7 @@ describe('reliable: a server that does not answer $hello', () => {
     await tick(20);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ code: 'protocol' });
-    expect(errors[0]!.message).toContain(`${s.srv.url} sent no $welcome in 5000 ms: not a reliable server (use surewire/server, or no reliable())`);
+    expect(errors[0]!.message).toContain(`${s.srv.url} sent no $welcome in 5000 ms: not a reliable server (see surewire/server)`);
     expect(closes).toEqual([{ code: 4003, reason: 'protocol violation', willReconnect: true }]);
     expect(c.connection.state).toBe('reconnecting');
     s.welcome = true;
@@ -576,7 +579,7 @@ describe('reliable: numbers from the server', () => {
     s.socket!.send(JSON.stringify(['$ack', 2])); // 2 never went out
     await net();
     expect(errors).toMatchObject([{ code: 'protocol' }]);
-    expect(errors[0]!.message).toContain('sent $ack 2, expected 0…1 after $welcome');
+    expect(errors[0]!.message).toContain('sent $ack 2, expected ≤ 1 after $welcome');
     expect(closes.map((x) => x.code)).toEqual([4003]);
     expect(done).toBe(false);
     s.ack = true;
@@ -729,7 +732,7 @@ describe('reliable: saved state read back (queue.storage)', () => {
     await net();
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ code: 'storage' });
-    expect(errors[0]!.message).toContain(`bad reliable state in queue.storage ("${key}"): discarded, a new session starts`);
+    expect(errors[0]!.message).toContain(`bad saved state in queue.storage "${key}": discarded, new session`);
     const [, session, offset] = s.hellos[0]!;
     expect(session).toMatch(ID);
     expect(offset).toBe(0);
@@ -750,28 +753,106 @@ describe('reliable: saved state read back (queue.storage)', () => {
     const errors = record(c, 'error');
     await net();
     expect(errors).toEqual([]);
-    expect(s.hellos[0]).toEqual(['$hello', S, 7]);
+    expect(s.hellos[0]).toEqual(['$hello', S, 7, true]);
     expect(s.stored).toEqual([['m', 2]]);
   });
 
-  it("drops a saved outbox message whose number does not fit the saved state, with a storage error, and sends the others", async () => {
+  it('hands saved outbox messages on in order, numbered after the saved state; skips one handed on already, drops a corrupt one', async () => {
     const storage = memory({
-      'surewire:outbox': J([[f(3), J(['$m', 1e300, 'm']), f(1), f(9), f(4)], []]),
-      [key]: J([S, 4, 2, 0, []]),
+      'surewire:outbox': J([[f(1), f(3), J(['$m', 1e300, 'm']), f(5), f(9)], []]),
+      [key]: J([S, 9, 2, 0, []]),
     });
     const s = protocolServer();
     const c = client(s.srv.url, { reliable: reliable(), queue: { storage } });
     const errors = record(c, 'error');
     await net();
-    expect(errors.map((e) => e.code)).toEqual(['storage', 'storage', 'storage']);
-    expect(errors.map((e) => e.message)).toEqual([
-      'surewire: saved message 1e+300 does not fit session state: dropped',
-      'surewire: saved message 1 does not fit session state: dropped',
-      'surewire: saved message 9 does not fit session state: dropped',
-    ]);
-    expect(s.arrived).toEqual([3, 4]);
+    expect(errors.map((e) => [e.code, e.message])).toEqual([['storage', 'surewire: a saved message numbered 1e+300 is corrupt: dropped']]);
+    // 1 is at or below what the server acknowledged; 3, 5 and 9 go on as 3, 4 and 5.
+    expect(s.arrived).toEqual([3, 4, 5]);
+    expect(s.stored).toEqual([['m', 3], ['m', 5], ['m', 9]]);
     c.send('m', 'new');
     await net();
-    expect(s.arrived).toEqual([3, 4, 5]);
+    expect(s.arrived).toEqual([3, 4, 5, 6]);
+  });
+
+});
+
+describe('reliable: numbering without gaps (the server refuses a jump of more than 1000)', () => {
+  it('gives the numbers of messages the outbox dropped to the next ones: 1500 sent offline into a queue of 10 go out as 1…10', async () => {
+    const s = protocolServer();
+    const d = reliable();
+    const c = client(s.srv.url, { reliable: d, queue: { max: 10 }, autoConnect: false });
+    for (let k = 1; k <= 1500; k++) c.send('m', k);
+    c.connect();
+    await net();
+    expect(s.arrived).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect(s.stored).toEqual(Array.from({ length: 10 }, (_, i) => ['m', 1491 + i]));
+    await d.delivered();
+    c.send('m', 'next');
+    await net();
+    expect(s.arrived.at(-1)).toBe(11);
+    // Numbering goes on from there: the next frame needs no renumbering.
+    expect(frames(s).at(-1)).toEqual(['$m', 11, 'm', 'next']);
+  });
+
+  it('with the queue off, 2000 messages dropped while offline leave no gap', async () => {
+    const s = protocolServer();
+    const d = reliable();
+    const c = client(s.srv.url, { reliable: d, queue: false, autoConnect: false, reconnect: { initialDelay: 100, jitter: 0 } });
+    for (let k = 1; k <= 2000; k++) expect(c.send('m', k)).toBe('dropped');
+    c.connect();
+    await net();
+    c.send('m', 'online');
+    await net();
+    expect(s.arrived).toEqual([1]);
+    await d.delivered();
+  });
+
+  it('delivered() called before a renumbering still waits for exactly the messages sent before it', async () => {
+    const s = protocolServer({ ack: false });
+    const d = reliable();
+    const c = client(s.srv.url, { reliable: d, queue: { max: 2 }, autoConnect: false });
+    for (let k = 1; k <= 5; k++) c.send('m', k); // 4 and 5 kept, numbered 4 and 5
+    c.connect();
+    await net();
+    expect(s.arrived).toEqual([1, 2]);
+    let before = false;
+    void d.delivered().then(() => (before = true));
+    c.send('m', 6);
+    let after = false;
+    void d.delivered().then(() => (after = true));
+    await net();
+    expect(s.arrived).toEqual([1, 2, 3]);
+    s.socket!.send(JSON.stringify(['$ack', 2]));
+    await net();
+    expect([before, after]).toEqual([true, false]);
+    s.socket!.send(JSON.stringify(['$ack', 3]));
+    await net();
+    expect(after).toBe(true);
+  });
+});
+
+describe('reliable: the resuming flag of $hello', () => {
+  it('is false for a session id just made, true on every later hello and after a reload', async () => {
+    const storage = memory();
+    const s = protocolServer();
+    const c = client(s.srv.url, { reliable: reliable(), queue: { storage }, reconnect: { initialDelay: 100, jitter: 0 } });
+    await net();
+    s.srv.drop(1006);
+    await tick(100);
+    await net();
+    c.close();
+    client(s.srv.url, { reliable: reliable(), queue: { storage } });
+    await net();
+    expect(s.hellos.map((h) => h[3])).toEqual([false, true, true]);
+    expect(new Set(s.hellos.map((h) => h[1])).size).toBe(1);
+  });
+
+  it('is false again after a corrupt saved state was discarded', async () => {
+    const storage = memory({ 'surewire:outbox:reliable': '[1,2,3]' });
+    const s = protocolServer();
+    client(s.srv.url, { reliable: reliable(), queue: { storage } });
+    await net();
+    expect(s.hellos.map((h) => h[3])).toEqual([false]);
   });
 });
