@@ -370,7 +370,7 @@ describe('reliable delivery on a plain http: page (an insecure context), with a 
     });
     const error = await waitForEntry(t, 'error', 1);
     expect(error).toMatchObject({ name: 'SurewireError', code: 'storage' });
-    expect(error.message).toContain(`bad reliable state in queue.storage ("${key}:reliable")`);
+    expect(error.message).toContain(`bad saved state in queue.storage "${key}:reliable": discarded, new session`);
     await waitForEntry(t, 'delivered', 1, 5000);
     const { session } = await pageSnapshot(t);
     expect(session).toMatch(/^[A-Za-z0-9_-]{22}$/);
