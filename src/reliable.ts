@@ -199,11 +199,18 @@ export function reliable(options: ReliableOptions = {}): Reliable {
         saving = true;
         queueMicrotask(() => {
           saving = false;
+          const write = (u: unknown[]): void => storage.setItem(key, JSON.stringify([session, seq, acked, seen, u]));
           try {
             // What the outbox would not store (binary, socket.io packets with binary data) stays in memory.
-            storage.setItem(key, JSON.stringify([session, seq, acked, seen, unacked.filter(([, f]) => canStore(inner, f))]));
+            write(unacked.filter(([, f]) => canStore(inner, f)));
           } catch {
-            // The outbox reports a storage that fails; the reliable state goes on in memory.
+            // A full storage (the outbox reports it): the numbers at least stay right, or the next page load
+            // would take the server's for a lie. The messages themselves go on in memory.
+            try {
+              write([]);
+            } catch {
+              // nothing more to do
+            }
           }
         });
       };

@@ -856,3 +856,36 @@ describe('reliable: the resuming flag of $hello', () => {
     expect(s.hellos.map((h) => h[3])).toEqual([false]);
   });
 });
+
+describe('reliable: a storage that is full', () => {
+  it('keeps the numbers right without the messages, so the next page load does not take the server for a liar', async () => {
+    const map = new Map<string, string>();
+    // Takes small values only, like a localStorage near its quota.
+    const storage = {
+      getItem: (k: string) => map.get(k) ?? null,
+      setItem(k: string, v: string) {
+        if (v.length > 150) throw new DOMException('quota', 'QuotaExceededError');
+        map.set(k, v);
+      },
+    };
+    const s = protocolServer({ ack: false });
+    const first = client(s.srv.url, { reliable: reliable(), queue: { storage } });
+    await net();
+    for (let k = 1; k <= 5; k++) first.send('m', 'x'.repeat(40));
+    await net();
+    expect(s.stored).toHaveLength(5);
+    const saved = JSON.parse(map.get('surewire:outbox:reliable')!);
+    expect(saved.slice(1)).toEqual([5, 0, 0, []]);
+    first.close();
+
+    const second = client(s.srv.url, { reliable: reliable(), queue: { storage } });
+    const errors = record(second, 'error');
+    await net();
+    expect(s.hellos.at(-1)?.slice(2)).toEqual([0, true]);
+    expect(errors.filter((e) => e.code == 'protocol')).toEqual([]);
+    expect(second.connection.state).toBe('open');
+    second.send('m', 'after');
+    await net();
+    expect(s.stored.at(-1)).toEqual(['m', 'after']);
+  });
+});
