@@ -297,7 +297,8 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
     close(code = 1000, reason = '') {
       if (closed) return;
       const was = conn.state;
-      for (const [, m] of pend) if (m[4] == 'send') dropped(m[5] as []);
+      // What went to a leader still goes out; what waited for one is dropped.
+      for (const [, m] of pend) if (m[4] == 'send' && m[2] == null) dropped(m[5] as []);
       for (const [k] of reqs) settle(k)[1]!(new ClosedError('closed', 'the client was closed'));
       closed = true;
       set({ state: 'closed', reason: 'close()', retryAt: null });
