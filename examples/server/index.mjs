@@ -23,10 +23,11 @@ const routes = {
   '/existing-chat/': at('../existing-chat/'),
   '/react/': at('../react/'),
   '/vue/': at('../vue/'),
+  '/share/': at('../share/'),
 };
 const files = { '/': at('../index.html'), '/index.html': at('../index.html') };
 // The pages that prove surewire needs no inline script and no eval get the strict policy as a header too.
-const strict = ['/', '/index.html', '/cdn/', '/esm/', '/socket.io/'];
+const strict = ['/', '/index.html', '/cdn/', '/esm/', '/socket.io/', '/share/'];
 
 let legacyMissing = false;
 /** The existing chat's server (examples/existing-chat/server.mjs), or `undefined` while that file does not exist. */

@@ -28,6 +28,7 @@ import {
 } from './helpers/share';
 import { inOrderOnce, sequenceProblems, upTo } from './helpers/reliable';
 import { delay, waitFor } from '../helpers/wait';
+import { expectCleanPage as expectCleanDemo, expectQuietServer, openChat, resent, say, startDemo, textOf, untilShown, untilState } from './helpers/demo';
 import { echo, startWsServer } from '../helpers/ws-server';
 
 let browser: Browser;
@@ -353,5 +354,37 @@ describe('without the Web Locks API', () => {
     for (const s of srv.sessions()) await srv.server.send(s, 'p', 1);
     await waitFor(async () => (await snapshots(t)).every((s) => s.got.p!.length == 1), 3000, 'an event in every tab');
     for (const x of t) await expectCleanPage(x);
+  });
+});
+
+describe('the demo (examples/share/)', () => {
+  it('shows "this tab leads" in one tab and "this tab follows" in the other, over one connection; when the leader goes, the other leads', async () => {
+    const demo = await startDemo();
+    cleanups.push(() => demo.close());
+    const ctx = context();
+    const a = await openChat(ctx, `${demo.origin}/share/`, { name: 'A', nick: 'ann' });
+    cleanups.push(() => a.close());
+    await untilState(a, 'open');
+    const b = await openChat(ctx, `${demo.origin}/share/`, { name: 'B', nick: 'ann' });
+    cleanups.push(() => b.close());
+    await untilState(b, 'open');
+    await waitFor(async () => (await textOf(b, 'role')).includes('follows'), 3000, 'B follows');
+    expect(await textOf(a, 'role')).toBe('this tab leads (it holds the connection)');
+    expect(await textOf(b, 'role')).toBe('this tab follows (another tab holds the connection)');
+    expect(demo.seen.ws).toMatchObject({ opened: 1, closed: 0 });
+
+    await say(b, 'from the tab that follows');
+    await untilShown(a, ['from the tab that follows']);
+    await untilShown(b, ['from the tab that follows']);
+
+    await a.page.close();
+    await waitFor(async () => (await textOf(b, 'role')).includes('leads'), 3000, 'B leads');
+    await untilState(b, 'open');
+    await say(b, 'from the tab that leads now');
+    await untilShown(b, ['from the tab that leads now']);
+    expect(demo.seen.ws).toMatchObject({ opened: 2, closed: 1 });
+    expect(resent(demo.seen.ws)).toEqual([]);
+    await expectCleanDemo(b);
+    expectQuietServer(demo);
   });
 });
