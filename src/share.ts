@@ -52,7 +52,9 @@ type Pending = [(v: never) => void, (e: unknown) => void, ReturnType<typeof setT
 // classes come from `surewire` itself, so the app's `instanceof ClosedError` holds in every tab.
 const kinds: Record<string, typeof SurewireError> = { ClosedError, ConnectionError, DecodeError, OverflowError, RemoteError };
 const ser = (e: unknown): object => ({ ...(e as SurewireError), message: (e as Error).message, cause: undefined });
-const revive = (s: SurewireError): SurewireError => Object.setPrototypeOf(Object.assign(new SurewireError(s.code, ''), s), (kinds[s.name] ?? SurewireError).prototype);
+// Made by the class's own constructor (RemoteError and DecodeError take other arguments: what they set from them is
+// overwritten by the fields).
+const revive = (s: SurewireError): SurewireError => Object.assign(new (kinds[s.name] ?? SurewireError)(s.code, ''), s);
 
 /**
  * Shares one client between the tabs of an origin: pass it as the `share` option, with the same `name` in
@@ -131,14 +133,13 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
 
   // The leader makes a tab's call with its client.
   const serve = ([, f, , k, e, a, ms]: Msg): unknown => {
-    const h = hub!;
     // Taken: acknowledged after the microtasks that store what the call changed, so that a tab forgets a
     // call only once the state that holds it has reached every tab.
     (acks ??= (queueMicrotask(() => (out(['k', me, , , acks]), (acks = undefined))), {}))[f!] = k!;
     // A drop of the frame this call makes goes to the tab that made the call.
     cur = f;
     // A method of the client, `request` with its timeout, or `delivered` of the app's reliable().
-    const x = (ms ? (h.timeout?.(ms as number) ?? ((a as unknown[]).push({ timeout: ms }), h)) : h) as unknown as Record<string, () => unknown>;
+    const x = (ms ? (hub!.timeout?.(ms as number) ?? ((a as unknown[]).push({ timeout: ms }), hub)) : hub) as unknown as Record<string, () => unknown>;
     const res = (x[e as string] ?? delivered!)(...(a as []));
     if (res == 'queued') owners.set(made, f!);
     (res as Promise<unknown> | undefined)?.then?.(
@@ -160,15 +161,15 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
       }
     // A closed tab hears nothing more: its channel is closed and its leader unset.
     if (t == 'L' && z && l != leader) adopt(l!);
-    if (l != leader) return;
+    if (l != leader || (to && to != me)) return;
     if (t == 'L') {
       Object.assign(kept, y);
       if (x) set(x as ConnectionSnapshot);
     }
     if (t == 'e') ev.emit(x as string, ...(y as []));
-    if (t == 'v' && (!to || to == me)) emit(x as 'open', (x == 'error' ? revive(y as SurewireError) : y) as never);
+    if (t == 'v') emit(x as 'open', (x == 'error' ? revive(y as SurewireError) : y) as never);
     if (t == 'k') for (const [i] of pend) if (i <= (x as Record<string, number>)[me]!) pend.delete(i);
-    if (t == 'R' && to == me) {
+    if (t == 'R') {
       const q = settle(k!);
       if (y) (q[1] ?? ((e: SurewireError) => emit('error', e)))(revive(y as SurewireError));
       else q[0]?.(x as never);
