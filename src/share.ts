@@ -105,8 +105,9 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
   let acks: Record<string, number> | undefined;
 
   const post = (m: Msg): void => bc.postMessage(m);
-  // From the leader to every tab, this one included.
-  const out = (m: Msg): void => (post(m), hear(m));
+  // From the leader to every tab, this one included. A tab that closed has closed its channel: the replies its
+  // client still gives (rejections, as it closes) stay here, and the next leader tells the others.
+  const out = (m: Msg): void => (closed || post(m), hear(m));
   const settle = (k: number): Partial<Pending> => {
     const q = reqs.get(k) ?? [];
     clearTimeout(q[2]);
@@ -156,8 +157,8 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
       try {
         serve(m);
       } catch (e) {
-        // The client threw (a message it cannot encode): the tab's request rejects, or its `error` event tells.
-        out(['R', me, l, k, , ser(e)]);
+        // The client threw (a message it cannot encode): the `error` event of the tab that sent it tells.
+        out(['v', me, l, , 'error', ser(e)]);
       }
     // A closed tab hears nothing more: its channel is closed and its leader unset.
     if (t == 'L' && z && l != leader) adopt(l!);
@@ -170,8 +171,9 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
     if (t == 'v') emit(x as 'open', (x == 'error' ? revive(y as SurewireError) : y) as never);
     if (t == 'k') for (const [i] of pend) if (i <= (x as Record<string, number>)[me]!) pend.delete(i);
     if (t == 'R') {
+      // A reply to a request that timed out here finds nothing to settle.
       const q = settle(k!);
-      if (y) (q[1] ?? ((e: SurewireError) => emit('error', e)))(revive(y as SurewireError));
+      if (y) q[1]?.(revive(y as SurewireError));
       else q[0]?.(x as never);
     }
   };
@@ -274,14 +276,17 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
 
   bc.onmessage = (m) => hear(m.data as Msg);
   // Page Lifecycle: a frozen tab can neither lead nor be elected: it lets the lock go, and asks again on resume.
+  // A tab that goes (pagehide) hands over at once too: the browser drops what it posts in its last moments, and
+  // nothing may reach the socket after the last state every tab has.
   const life = new AbortController();
   const d = globalThis.document;
-  d?.addEventListener('freeze', () => (hub ? resign() : abort?.abort()), life);
+  const freeze = (): void => (hub ? resign() : abort?.abort());
+  d?.addEventListener('freeze', freeze, life);
   d?.addEventListener('resume', want, life);
+  d && addEventListener('pagehide', freeze, life);
   want();
   post(['J']);
 
-  const control = (e: string) => (): void => void (closed || call(e));
   return {
     connection: conn,
     on: ev.on,
@@ -293,8 +298,8 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
       if (!(ms >= 1 && ms < 2 ** 31)) throw new OptionError('timeout', ms, '1 to 2^31-1 ms');
       return { request: request(ms) };
     },
-    connect: control('connect'),
-    reconnect: control('reconnect'),
+    connect: () => void (closed || call('connect')),
+    reconnect: () => void (closed || call('reconnect')),
     close(code = 1000, reason = '') {
       if (closed) return;
       const was = conn.state;

@@ -107,6 +107,7 @@ describe('tabs that share one client', () => {
 
   it("timeout(ms).request runs its timeout in the tab that asked", async () => {
     const [, b] = await open(2);
+    const errors = record(b!.client.connection, ['error']).log;
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     let outcome: unknown;
     void b!.client
@@ -122,6 +123,21 @@ describe('tabs that share one client', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(outcome).toBeInstanceOf(TimeoutError);
     expect((outcome as Error).message).toBe('surewire: no reply to "never" within 500 ms');
+    // The leader's client gives up on it too: that answer finds nothing to settle, and is no error.
+    await vi.advanceTimersByTimeAsync(100);
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    expect(vi.getTimerCount()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('a request in flight when the leading tab closes rejects with a ClosedError, and the closing tab stays quiet', async () => {
+    const [a, b] = await open(3);
+    const asked = b!.client.request('never').catch((e: unknown) => e);
+    await waitFor(() => srv!.messages().some((m) => (m as { event?: string }).event == 'never'), 2000, 'the request at the server');
+    // The leader's client rejects what it had sent as it closes; its channel is closed by then.
+    a!.client.close();
+    expect(await asked).toBeInstanceOf(ClosedError);
+    await expect(b!.client.request('add', 1, 2)).resolves.toBe(3);
   });
 
   it('timeout(ms) refuses a timeout that is not a number of ms with an OptionError', async () => {
@@ -299,6 +315,19 @@ describe('Page Lifecycle', () => {
     b!.client.send('say', 'hi');
     await waitFor(() => got.length == 1, 2000, 'a hears the server again');
     expect(srv!.open).toHaveLength(1);
+  });
+
+  it('a tab that goes (pagehide) hands over at once, before the browser tears it down', async () => {
+    const [a, b] = await open(2);
+    const drops = record(b!.client.connection, ['drop']).log;
+    a!.fire('pagehide');
+    // Its socket closed as it went (going away), and the next tab leads.
+    await waitFor(() => srv!.connections[0]!.closed, 2000, 'the socket closed');
+    expect(srv!.connections[0]!.closed).toMatchObject({ code: 1001 });
+    await waitFor(() => b!.role == 'leader' && b!.client.connection.state == 'open', 3000, 'b leads');
+    b!.client.send('say', 'after');
+    await waitFor(() => events('say').length == 1, 2000, 'the message');
+    expect(drops).toEqual([]);
   });
 
   it('a frozen follower gives up its place in the queue; the tab after it leads', async () => {

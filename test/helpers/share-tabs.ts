@@ -63,17 +63,18 @@ export class FakeLocks {
 /** The client as every tab gets it; `timeout(ms)` is the client's per-call timeout form. */
 export type Shared = Surewire & { timeout(ms: number): Pick<Surewire, 'request'> };
 
-/** One tab: its `document` (for Page Lifecycle events), the roles it was told, and its client. */
+/** One tab: its `window` and `document` (for Page Lifecycle events), the roles it was told, and its client. */
 export interface Tab {
+  window: EventTarget;
   document: EventTarget;
   roles: TabRole[];
   readonly role: TabRole | undefined;
   client: Shared;
-  /** Fires a Page Lifecycle event (`freeze`, `resume`) on the tab's document. */
+  /** Fires a Page Lifecycle event: `freeze` and `resume` on the tab's document, `pagehide` on its window. */
   fire(type: string): void;
 }
 
-type Global = { navigator?: unknown; document?: unknown };
+type Global = { navigator?: unknown; document?: unknown; addEventListener?: unknown };
 
 /**
  * Installs the fake lock manager as `navigator.locks` (Node 20 has no `navigator`) and returns a tab maker.
@@ -81,26 +82,34 @@ type Global = { navigator?: unknown; document?: unknown };
  */
 export function origin(): { locks: FakeLocks; tab: (url: string, options?: SurewireOptions, name?: string) => Tab; restore: () => void } {
   const g = globalThis as Global;
-  const saved = { navigator: Object.getOwnPropertyDescriptor(g, 'navigator'), document: Object.getOwnPropertyDescriptor(g, 'document') };
+  const saved = {
+    navigator: Object.getOwnPropertyDescriptor(g, 'navigator'),
+    document: Object.getOwnPropertyDescriptor(g, 'document'),
+    addEventListener: Object.getOwnPropertyDescriptor(g, 'addEventListener'),
+  };
   const locks = new FakeLocks();
   Object.defineProperty(g, 'navigator', { value: { locks }, configurable: true, writable: true });
   return {
     locks,
     tab(url, options = {}, name = 'test') {
+      const window = new EventTarget();
       const document = new EventTarget();
       const roles: TabRole[] = [];
-      // The client takes the tab's document when it is made, as a page's script would.
+      // The client takes the tab's document and window when it is made, as a page's script would.
       Object.defineProperty(g, 'document', { value: document, configurable: true, writable: true });
+      Object.defineProperty(g, 'addEventListener', { value: window.addEventListener.bind(window), configurable: true, writable: true });
       const client = new Surewire(url, { WebSocket: WebSocket as never, ...options, share: shareTabs(name, { onRole: (r) => roles.push(r) }) }) as Shared;
       delete g.document;
+      delete g.addEventListener;
       return {
+        window,
         document,
         roles,
         get role() {
           return roles[roles.length - 1];
         },
         client,
-        fire: (type) => void document.dispatchEvent(new Event(type)),
+        fire: (type) => void (type == 'pagehide' ? window : document).dispatchEvent(new Event(type)),
       };
     },
     restore() {
