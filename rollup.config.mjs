@@ -5,6 +5,8 @@
 //   dist/surewire{,.socket.io,.server}.d.ts / .d.cts                     bundled declarations
 //   dist/surewire.umd.js, dist/surewire.min.js                  browser global `Surewire` (src/umd.ts)
 //   dist/surewire.socket.io.min.js            the same plus the transport and socket.io-client, inlined
+//   dist/surewire.share.mjs / .cjs / .d.ts    `surewire/share`: one connection for every tab (imports `surewire`)
+//   dist/surewire.share.min.js                its CDN file: adds `shareTabs` to the global `Surewire`
 import { readFileSync } from 'node:fs';
 import typescript from '@rollup/plugin-typescript';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
@@ -37,20 +39,27 @@ const noFunctionConstructor = {
   },
 };
 
-const lib = (input, name) => ({
+// `surewire/share` takes the core's classes from `surewire` itself, never a copy of them: an error it
+// rejects with must be `instanceof` the app's `ClosedError`.
+const core = {
+  name: 'surewire-core',
+  resolveId: (source, importer) => (source == './index' && importer?.endsWith('share.ts') ? { id: 'surewire', external: true } : null),
+};
+
+const lib = (input, name, plugins = []) => ({
   input,
   external,
-  plugins: [ts()],
+  plugins: [...plugins, ts()],
   output: [
     { file: `dist/${name}.mjs`, format: 'es', banner, sourcemap: true, generatedCode },
     { file: `dist/${name}.cjs`, format: 'cjs', exports: 'named', banner, sourcemap: true, generatedCode },
   ],
 });
 
-const types = (input, name) => ({
+const types = (input, name, plugins = []) => ({
   input,
   external,
-  plugins: [dts({ tsconfig: './tsconfig.build.json' })],
+  plugins: [...plugins, dts({ tsconfig: './tsconfig.build.json' })],
   output: [
     { file: `dist/${name}.d.ts`, format: 'es' },
     { file: `dist/${name}.d.cts`, format: 'es' },
@@ -72,6 +81,7 @@ export default [
   lib('src/index.ts', 'surewire'),
   lib('src/socket.io.ts', 'surewire.socket.io'),
   lib('src/server/index.ts', 'surewire.server'),
+  lib('src/share.ts', 'surewire.share', [core]),
   {
     input: 'src/umd.ts',
     plugins: [ts()],
@@ -85,4 +95,10 @@ export default [
   types('src/index.ts', 'surewire'),
   types('src/socket.io.ts', 'surewire.socket.io'),
   types('src/server/index.ts', 'surewire.server'),
+  types('src/share.ts', 'surewire.share', [core]),
+  {
+    input: 'src/share.ts',
+    plugins: [core, ts()],
+    output: { ...umd('dist/surewire.share.min.js', [min]), exports: 'named', extend: true, globals: { surewire: 'Surewire' } },
+  },
 ];

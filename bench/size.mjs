@@ -41,6 +41,7 @@ export const BUDGETS = Object.freeze({
   treeShaken: { target: 5500 }, // import { Surewire } from 'surewire'
   umdMin: { target: 7000 }, // dist/surewire.min.js as built (reliable delivery included)
   socketIo: { target: 1024 }, // import { socketIo } from 'surewire/socket.io', socket.io-client not counted
+  share: { target: 1536 }, // import { shareTabs } from 'surewire/share': what it adds to the tree-shaken core
 });
 
 /** Sizes in bytes of `code` as given (utf-8), gzipped at level 9 and brotli'd at quality 11. */
@@ -205,6 +206,19 @@ export async function runSizeChecks({ root = ROOT, budgets = BUDGETS } = {}) {
       rootDir: root,
     });
     check({ name: "import { socketIo } from 'surewire/socket.io' (tree-shaken)", ...pick(transport) }, budgets.socketIo);
+  }
+  // 4. What tab sharing adds: the core and `shareTabs` bundled together, less the core alone (the entry takes
+  // the core's classes from `surewire`, so an app ships them once).
+  if (!existsSync(dist('surewire.share.mjs'))) {
+    failures.push('dist/surewire.share.mjs is missing');
+  } else {
+    const both = await measureEntry({
+      entry: "export { Surewire } from 'surewire'; export { shareTabs } from 'surewire/share';",
+      alias: { surewire: dist('surewire.mjs'), 'surewire/share': dist('surewire.share.mjs') },
+      rootDir: root,
+    });
+    const added = { min: both.min - core.min, gzip: both.gzip - core.gzip, brotli: both.brotli - core.brotli };
+    check({ name: "import { shareTabs } from 'surewire/share' (added to the core)", ...added }, budgets.share);
   }
   if (existsSync(dist('surewire.socket.io.min.js'))) rows.push({ name: 'dist/surewire.socket.io.min.js (info)', ...measureFile(dist('surewire.socket.io.min.js')) });
   return { rows, failures, notes };

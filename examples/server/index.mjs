@@ -27,10 +27,11 @@ const routes = {
   '/react/': at('../react/'),
   '/vue/': at('../vue/'),
   '/seed/': at('../seed/'),
+  '/share/': at('../share/'),
 };
 const files = { '/': at('../index.html'), '/index.html': at('../index.html') };
 // The pages that prove surewire needs no inline script and no eval get the strict policy as a header too.
-const strict = ['/', '/index.html', '/cdn/', '/esm/', '/socket.io/', '/seed/'];
+const strict = ['/', '/index.html', '/cdn/', '/esm/', '/socket.io/', '/seed/', '/share/'];
 
 let legacyMissing = false;
 /** The existing chat's server (examples/existing-chat/server.mjs), or `undefined` while that file does not exist. */
