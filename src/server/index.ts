@@ -6,7 +6,7 @@ import { memoryStore, type Store } from './store';
 import { attachSocketIo, type SocketIoSocket } from './socketio';
 import { attachWs, type FrameInfo, type WsSocket } from './ws';
 
-export { memoryStore, type Store, type StoredMessage, type SessionRecord, type MemoryStoreOptions } from './store';
+export { memoryStore, type Store, type StoredMessage, type SessionRecord, type MemoryStoreOptions, type StoreNews } from './store';
 export { CloseCode } from '../close-codes';
 export type { WsSocket, FrameInfo } from './ws';
 export type { SocketIoSocket } from './socketio';

@@ -2,7 +2,7 @@
 // socketio.ts) turns a socket into a `Link`, feeds the `$` frames to `receive`, and calls `detach` when the
 // socket is gone. See PROTOCOL.md.
 import { CloseCode } from '../close-codes';
-import type { Store } from './store';
+import type { Store, StoreNews } from './store';
 
 /** A socket as the engine sees it. */
 export interface Link {
@@ -44,6 +44,8 @@ export class Conn {
   /** A duplicate arrived: acknowledge again even if nothing new was stored. */
   again = false;
   ackTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A catch-up from the store (news of a message appended by another process) is queued. */
+  pulling = false;
   helloTimer: ReturnType<typeof setTimeout> | undefined;
   constructor(readonly link: Link) {}
 }
@@ -67,6 +69,8 @@ export interface Session {
   outCount: number;
   trimTo: number;
   trimQueued: boolean;
+  /** Stops the store's news of this session (`Store.watch`), while a connection of this process holds it. */
+  unwatch: (() => void) | undefined;
 }
 
 export class Engine {
@@ -114,7 +118,11 @@ export class Engine {
     clearTimeout(conn.ackTimer);
     conn.helloTimer = conn.ackTimer = undefined;
     const s = conn.session;
-    if (s && s.conn == conn) s.conn = undefined;
+    if (s && s.conn == conn) {
+      s.conn = undefined;
+      s.unwatch?.();
+      s.unwatch = undefined;
+    }
     if (s) this.#forget(s);
   }
 
@@ -141,6 +149,8 @@ export class Engine {
       conn.hello = offset;
       s.conn = conn;
       if (old) this.close(old, CloseCode.goingAway, 'session taken over');
+      // Before the $hello's read: news from other processes (a message appended there) cannot fall between.
+      s.unwatch ??= this.#o.store.watch?.(id, (news) => this.#news(s, news));
       this.#enqueue(s, { conn, hello: true });
       return;
     }
@@ -217,6 +227,41 @@ export class Engine {
     for (const m of missed) this.#next(c, m.offset, m.event, m.args);
   }
 
+  /** News of a session from another process sharing the store (`Store.watch`). */
+  #news(s: Session, news: StoreNews): void {
+    const c = s.conn;
+    if (!c || c.closed) return;
+    if (news.type == 'takeover') return this.close(c, CloseCode.goingAway, 'session taken over');
+    if (news.type == 'lost') return this.close(c, CloseCode.tryAgain, 'store lost track of other processes');
+    // Before the $welcome went out, its read (or the pull at its end) covers the message.
+    if (c.live && news.offset > c.high && !this.#next(c, news.offset, news.event, news.args)) this.#pull(s, c);
+    else if (!c.live) c.pulling = true;
+  }
+
+  /** Delivers what other processes appended after this connection's last offset, in order, from the store. */
+  #pull(s: Session, c: Conn): void {
+    if (c.pulling && c.live) return;
+    c.pulling = true;
+    const failed = (e: unknown): void => {
+      this.#o.onError(e, s.id);
+      this.close(c, CloseCode.tryAgain, 'store failed');
+    };
+    let r;
+    try {
+      r = this.#out(s, async () => {
+        c.pulling = false;
+        if (c.closed) return;
+        const missed = await this.#o.store.since(s.id, c.high);
+        if (c.closed) return;
+        if (!missed) return this.close(c, CloseCode.tryAgain, 'history gap');
+        for (const m of missed) this.#next(c, m.offset, m.event, m.args);
+      });
+    } catch (e) {
+      return failed(e);
+    }
+    if (isThenable(r)) r.then(undefined, failed);
+  }
+
   /** Session ids known here: the store's when it lists them, otherwise those with a connection or work in this process. */
   async ids(): Promise<Iterable<string>> {
     return (await this.#o.store.sessions?.()) ?? [...this.#sessions.keys()];
@@ -239,7 +284,7 @@ export class Engine {
   #session(id: string): Session {
     let s = this.#sessions.get(id);
     if (!s) {
-      s = { id, conn: undefined, seq: null, handled: null, inbox: [], running: false, out: Promise.resolve(), outCount: 0, trimTo: 0, trimQueued: false };
+      s = { id, conn: undefined, seq: null, handled: null, inbox: [], running: false, out: Promise.resolve(), outCount: 0, trimTo: 0, trimQueued: false, unwatch: undefined };
       this.#sessions.set(id, s);
     }
     return s;
@@ -383,6 +428,8 @@ export class Engine {
         if (m.offset > conn.high) conn.high = m.offset;
       }
       conn.live = true;
+      // News of a message appended elsewhere came during the read: what the read missed is pulled now.
+      if (conn.pulling) this.#pull(s, conn);
     });
   }
 
@@ -397,7 +444,16 @@ export class Engine {
     // Any number above the stored one is new: numbers may skip (a message the client's outbox dropped unsent).
     // Stored first, then handed to the app: a store failure leaves the handler uncalled and the client resends.
     const stored = this.#o.store.accept(s.id, n);
-    return isThenable(stored) ? Promise.resolve(stored).then(() => this.#handle(s, conn, n, event, args)) : this.#handle(s, conn, n, event, args);
+    return isThenable(stored) ? Promise.resolve(stored).then((ok) => this.#stored(s, conn, n, event, args, ok)) : this.#stored(s, conn, n, event, args, stored);
+  }
+
+  #stored(s: Session, conn: Conn, n: number, event: string, args: unknown[], ok: void | boolean): void | Promise<void> {
+    if (ok !== false) return this.#handle(s, conn, n, event, args);
+    // Another process sharing the store stored it first (the client moved there and back mid-burst): it is
+    // that process's to hand over; here it is a duplicate, acknowledged as stored.
+    s.seq = s.handled = n;
+    conn.again = true;
+    this.#ack(conn);
   }
 
   #handle(s: Session, conn: Conn, n: number, event: string, args: unknown[]): void | Promise<void> {

@@ -15,6 +15,14 @@ export interface SessionRecord {
 }
 
 /**
+ * News of a session from another process sharing the store (see `Store.watch`):
+ * - `append`: a message was appended to its history there;
+ * - `takeover`: a `$hello` for it reached another process: the connection here is an old one;
+ * - `lost`: the store can no longer tell news (its link to the other processes broke): resume from the store.
+ */
+export type StoreNews = { type: 'append'; offset: number; event: string; args: unknown[] } | { type: 'takeover' } | { type: 'lost' };
+
+/**
  * Where `reliable()` keeps each session's state: the client's last sequence number (for deduplication)
  * and the server → client history (for replay). Every method may be async, so a shared store (Redis, SQL)
  * can back several server processes; a session then resumes on whichever process the client reaches.
@@ -37,9 +45,11 @@ export interface Store {
   session(id: string): Promise<SessionRecord>;
   /**
    * Records `seq` as the session's last stored client sequence number; creates the session if needed. May
-   * answer synchronously (no promise), which spares the helper a microtask per message.
+   * answer synchronously (no promise), which spares the helper a microtask per message. A store shared by
+   * several processes answers `false` when the stored number is already at or above `seq` (another process
+   * stored it): the message is then a duplicate, not handed to the app here.
    */
-  accept(id: string, seq: number): Promise<void> | void;
+  accept(id: string, seq: number): Promise<void | boolean> | void | boolean;
   /** Appends a server → client message; creates the session if needed. Resolves with its offset (or returns it, synchronously). */
   append(id: string, event: string, args: unknown[]): Promise<number> | number;
   /**
@@ -51,6 +61,14 @@ export interface Store {
   trim?(id: string, offset: number): Promise<void> | void;
   /** Every session id the store knows, for `broadcast`. Optional. */
   sessions?(): Promise<Iterable<string>>;
+  /**
+   * Optional, for a store shared by several processes: tells `listener` the news of a session from the other
+   * processes until the returned function is called. The helper watches a session from its `$hello` here
+   * (before the `$hello`'s `session()` read) until no connection of this process holds it: it delivers the
+   * messages appended elsewhere, and closes its connection on a takeover elsewhere (1001) or when the news is
+   * lost (1013). News of this process's own calls is not told.
+   */
+  watch?(id: string, listener: (news: StoreNews) => void): () => void;
 }
 
 /** Options of `memoryStore()`. */
@@ -81,7 +99,7 @@ interface MemorySession {
  * new sessions and resend what was not acknowledged; the server's history is gone, so they see a
  * `discontinuity`). Message arguments are kept by reference: do not mutate them after `send`.
  */
-export function memoryStore(options: MemoryStoreOptions = {}): Store & { readonly size: number } {
+export function memoryStore(options: MemoryStoreOptions = {}): Omit<Store, 'accept'> & { readonly size: number; accept(id: string, seq: number): void } {
   const history = options.history ?? 1000;
   const max = options.sessions ?? 10_000;
   if (!(Number.isInteger(history) && history >= 0)) throw new TypeError(`surewire: memoryStore: \`history\` must be an integer >= 0, got ${history}`);
