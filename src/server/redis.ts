@@ -1,0 +1,289 @@
+// `surewire/server/redis`: a `Store` in Redis, so that several server processes share their sessions, and
+// the news that carries a message appended on one process to the connection held by another. It imports no
+// Redis client: the app passes its own ioredis client in. See docs/redis.md.
+import { createHash, randomBytes } from 'node:crypto';
+import { OptionError, SurewireError } from '../errors';
+import type { SessionRecord, Store, StoredMessage, StoreNews } from './store';
+import { ACCEPT, APPEND, HELLO, SINCE } from './redis/scripts';
+
+/**
+ * The part of an ioredis client (`new Redis(...)` from `ioredis`, v5 or v6) the store uses; structural, so
+ * surewire needs neither ioredis nor its types. `duplicate()` makes the connection that listens for news.
+ */
+export interface RedisClient {
+  /** ioredis's connection state: `'ready'` when commands go out at once. */
+  readonly status?: string;
+  readonly options?: { readonly autoResendUnfulfilledCommands?: boolean };
+  evalsha(sha: string, keys: number, ...args: (string | number)[]): Promise<unknown>;
+  eval(script: string, keys: number, ...args: (string | number)[]): Promise<unknown>;
+  xtrim(key: string, strategy: 'MINID', threshold: string | number): Promise<unknown>;
+  zrangebyscore(key: string, min: string | number, max: string | number): Promise<string[]>;
+  zremrangebyscore(key: string, min: string | number, max: string | number): Promise<unknown>;
+  duplicate(): RedisClient;
+  subscribe(channel: string): Promise<unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- ioredis's own listener types
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  disconnect(): void;
+}
+
+/** Options of `redisStore()`. */
+export interface RedisStoreOptions {
+  /** Prefix of every key and of the news channel: stores with different prefixes share nothing. @default 'surewire:' */
+  prefix?: string;
+  /**
+   * Messages kept per session, acknowledged or not. A client that falls further behind resumes with a
+   * `discontinuity`. @default 1000
+   */
+  history?: number;
+  /**
+   * A session's history expires after this many ms without use (no `$hello`, message or `send`); a client
+   * that returns later resumes with a `discontinuity`, its resent messages still deduplicated. @default 86400000 (1 day)
+   */
+  ttl?: number;
+  /**
+   * A session's record (its last sequence number and offset) expires after this many ms without use; a client
+   * that returns later is a new session (told of a `discontinuity` if it had received anything). At least
+   * `ttl`. @default 2592000000 (30 days)
+   */
+  keep?: number;
+}
+
+/** `redisStore()`'s store: a `Store`, plus `close()`. */
+export interface RedisStore extends Store {
+  /** Closes the connection the store opened for news (`client.duplicate()`); the app's own client stays open. */
+  close(): Promise<void>;
+}
+
+const posInt = (name: string, v: unknown, min: number): number => {
+  if (Number.isSafeInteger(v) && (v as number) >= min) return v as number;
+  throw new OptionError(`redisStore.${name}`, v, `an integer >= ${min}`);
+};
+
+const failed = (what: string, cause: unknown): SurewireError =>
+  new SurewireError('store', `redisStore: ${what} failed (${(cause as Error)?.message ?? String(cause)}); the connection is closed with 1013 and the client retries`, cause);
+
+/** A script run by its SHA1, loaded again with EVAL when Redis does not know it (after a restart, a flush). */
+class Script {
+  readonly #sha: string;
+  constructor(readonly lua: string) {
+    this.#sha = createHash('sha1').update(lua).digest('hex');
+  }
+  run(c: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
+    return c.evalsha(this.#sha, keys.length, ...keys, ...args).catch((e: Error) => {
+      if (!String(e?.message).startsWith('NOSCRIPT')) throw e;
+      return c.eval(this.lua, keys.length, ...keys, ...args);
+    });
+  }
+}
+
+const scripts = { hello: new Script(HELLO), accept: new Script(ACCEPT), append: new Script(APPEND), since: new Script(SINCE) };
+
+/** What the store keeps of a session connected to this process: its listener, and the epoch of its last `$hello` here. */
+interface Watch {
+  listener: (news: StoreNews) => void;
+  /** The epoch the last `$hello` of this process got; takeovers at or below it are old news. */
+  epoch: number;
+  /** Takeover epochs heard before this process's `$hello` read came back. */
+  early: number[];
+  reading: number;
+}
+
+/**
+ * A `Store` in Redis (see docs/redis.md for the data layout and its limits), for `reliable({ store })`: every
+ * process of an app shares sessions, deduplication and history through it, and a message sent on one process
+ * reaches the client connected to another (Redis pub/sub carries the news). Give it an ioredis client created
+ * with `autoResendUnfulfilledCommands: false` (a command resent after a reconnect could store a message twice);
+ * `enableAutoPipelining: true` sends the commands of one tick in one write.
+ *
+ * While Redis is unreachable every call fails at once (`SurewireError` with code `'store'`): the helper closes
+ * the connections concerned with 1013 and the clients come back with backoff; nothing is acknowledged that
+ * was not stored.
+ *
+ * @example
+ * import Redis from 'ioredis';
+ * import { reliable } from 'surewire/server';
+ * import { redisStore } from 'surewire/server/redis';
+ * const store = redisStore(new Redis(process.env.REDIS_URL, { autoResendUnfulfilledCommands: false, enableAutoPipelining: true }));
+ * const server = reliable({ store, onMessage });
+ */
+export function redisStore(client: RedisClient, options: RedisStoreOptions = {}): RedisStore {
+  if (typeof client?.evalsha != 'function' || typeof client.duplicate != 'function')
+    throw new OptionError('redisStore(client)', client, 'an ioredis client (`new Redis(url)` from the `ioredis` package)');
+  if (client.options?.autoResendUnfulfilledCommands !== false)
+    throw new OptionError(
+      'redisStore(client).options.autoResendUnfulfilledCommands',
+      client.options?.autoResendUnfulfilledCommands,
+      'false: ioredis resends unanswered commands after a reconnect, which could store a message twice; create the client with `autoResendUnfulfilledCommands: false`',
+    );
+  const prefix = options.prefix ?? 'surewire:';
+  if (typeof prefix != 'string') throw new OptionError('redisStore.prefix', prefix, 'a string');
+  const history = posInt('history', options.history ?? 1000, 0);
+  const ttl = posInt('ttl', options.ttl ?? 86_400_000, 1);
+  const keep = posInt('keep', options.keep ?? 30 * 86_400_000, ttl);
+  const channel = `${prefix}news`;
+  const all = `${prefix}sessions`;
+  const rec = (id: string): string => `${prefix}{${id}}:s`;
+  const hist = (id: string): string => `${prefix}{${id}}:h`;
+  // This process's name in the news: what it published itself, it has delivered already.
+  const token = randomBytes(9).toString('base64url');
+
+  /** The sequence number this process last read or stored per watched session: the `prev` of the next accept. */
+  const last = new Map<string, string>();
+  const watched = new Map<string, Watch>();
+  let sub: RedisClient | undefined;
+  let subscribed: Promise<unknown> | undefined;
+  let closed = false;
+
+  // Fail at once rather than wait in ioredis's offline queue: the helper closes with 1013 and the client retries.
+  const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    if (closed) throw new SurewireError('store', `redisStore: ${what} after close()`);
+    const s = client.status;
+    if (s == 'reconnecting' || s == 'close' || s == 'end') throw failed(what, new Error(`Redis connection ${s}`));
+    try {
+      return await fn();
+    } catch (e) {
+      throw failed(what, e);
+    }
+  };
+
+  const lost = (): void => {
+    for (const w of watched.values()) w.listener({ type: 'lost' });
+  };
+
+  const onNews = (ch: string, text: string): void => {
+    if (ch != channel) return;
+    // 't <token> <id> <epoch>' | 'a <token> <id> <offset> <message json>'
+    const a = text.indexOf(' ', 2);
+    const b = text.indexOf(' ', a + 1);
+    if (a < 0 || b < 0 || text.slice(2, a) == token) return;
+    const w = watched.get(text.slice(a + 1, b));
+    if (!w) return;
+    if (text[0] == 't') {
+      const epoch = Number(text.slice(b + 1));
+      if (w.reading) w.early.push(epoch);
+      else if (epoch > w.epoch) w.listener({ type: 'takeover' });
+      return;
+    }
+    const c = text.indexOf(' ', b + 1);
+    let m: unknown;
+    try {
+      m = JSON.parse(text.slice(c + 1));
+    } catch {
+      return;
+    }
+    if (!Array.isArray(m) || typeof m[0] != 'string') return;
+    w.listener({ type: 'append', offset: Number(text.slice(b + 1, c)), event: m[0], args: m.slice(1) });
+  };
+
+  const subscribe = (): Promise<unknown> => {
+    if (subscribed) return subscribed;
+    const s = (sub = client.duplicate());
+    let ready = false;
+    s.on('message', onNews);
+    // ioredis subscribes again after a reconnect, but what was published meanwhile is gone: every watched
+    // session is told, and its connection resumes from the store.
+    s.on('ready', () => void (ready = true));
+    s.on('close', () => {
+      if (ready) lost();
+      ready = false;
+    });
+    s.on('error', () => {});
+    return (subscribed = s.subscribe(channel).catch((e: unknown) => {
+      subscribed = undefined;
+      sub = undefined;
+      s.disconnect();
+      throw e;
+    }));
+  };
+
+  return {
+    async session(id) {
+      const w = watched.get(id);
+      if (w) w.reading++;
+      try {
+        const r = (await call('reading the session', async () => {
+          if (w) await subscribe();
+          return scripts.hello.run(client, [rec(id), hist(id), all], [ttl, keep, Date.now(), id, token, channel]);
+        })) as [string, string | number, number, string];
+        const seq = r[0] === '' ? null : Number(r[0]);
+        if (w) {
+          last.set(id, String(r[0]));
+          w.epoch = Math.max(w.epoch, Number(r[2]));
+          if (w.early.some((e) => e > w.epoch)) queueMicrotask(() => w.listener({ type: 'takeover' }));
+        }
+        return { seq, offset: Number(r[1]) } satisfies SessionRecord;
+      } finally {
+        if (w && !--w.reading) w.early = [];
+      }
+    },
+    async accept(id, seq) {
+      const prev = last.get(id) ?? '*';
+      const n = String(seq);
+      // The next accept of this session (pipelined behind this one) expects this one to have stored.
+      last.set(id, n);
+      const r = await call('storing a message', () => scripts.accept.run(client, [rec(id), all], [n, prev, keep, Date.now(), id])).catch((e: unknown) => {
+        last.delete(id);
+        throw e;
+      });
+      if (r === 0) {
+        last.delete(id);
+        return false;
+      }
+      if (r !== 1) {
+        last.delete(id);
+        throw new SurewireError(
+          'store',
+          `redisStore: storing message ${seq} of session ${id}: the session's record changed under this process (another process stored a message of it, or Redis lost it); the connection is closed with 1013 and the client resumes`,
+        );
+      }
+      return true;
+    },
+    async append(id, event, args) {
+      let m: string;
+      try {
+        m = JSON.stringify([event, ...args]);
+      } catch (e) {
+        throw new SurewireError('encode', `redisStore: the arguments of "${event}" cannot be stored as JSON (${(e as Error).message}): send plain data`, e);
+      }
+      const off = await call('appending a message', () => scripts.append.run(client, [rec(id), hist(id), all], [m, history, ttl, keep, Date.now(), id, token, channel]));
+      return Number(off);
+    },
+    async since(id, offset) {
+      const r = await call('reading the history', () => scripts.since.run(client, [rec(id), hist(id)], [offset]));
+      if (!Array.isArray(r)) return undefined;
+      const out: StoredMessage[] = [];
+      for (const [entryId, fields] of r as [string, string[]][]) {
+        const m = JSON.parse(fields[1]!) as [string, ...unknown[]];
+        out.push({ offset: Number.parseInt(entryId, 10), event: m[0], args: m.slice(1) });
+      }
+      return out;
+    },
+    async trim(id, offset) {
+      await call('trimming the history', () => client.xtrim(hist(id), 'MINID', offset + 1));
+    },
+    async sessions() {
+      const now = Date.now();
+      return call('listing sessions', async () => {
+        await client.zremrangebyscore(all, '-inf', `(${now - keep}`);
+        return client.zrangebyscore(all, now - keep, '+inf');
+      });
+    },
+    watch(id, listener) {
+      const w: Watch = { listener, epoch: 0, early: [], reading: 0 };
+      watched.set(id, w);
+      // Subscribed before the `$hello`'s read (which waits for it), so no news falls between the two.
+      subscribe().catch(() => {});
+      return () => {
+        if (watched.get(id) != w) return;
+        watched.delete(id);
+        last.delete(id);
+      };
+    },
+    async close() {
+      closed = true;
+      watched.clear();
+      sub?.disconnect();
+      sub = subscribed = undefined;
+    },
+  };
+}
