@@ -71,6 +71,10 @@ export interface Session {
   trimQueued: boolean;
   /** Stops the store's news of this session (`Store.watch`), while a connection of this process holds it. */
   unwatch: (() => void) | undefined;
+  /** Whether the store holds the session for this process (from a matching `open` to `release`). */
+  held: boolean;
+  /** The highest sequence number told to the client (`$welcome`, `$ack`): `release` is settled when it covers `seq`. */
+  told: number;
 }
 
 export class Engine {
@@ -284,15 +288,30 @@ export class Engine {
   #session(id: string): Session {
     let s = this.#sessions.get(id);
     if (!s) {
-      s = { id, conn: undefined, seq: null, handled: null, inbox: [], running: false, out: Promise.resolve(), outCount: 0, trimTo: 0, trimQueued: false, unwatch: undefined };
+      s = { id, conn: undefined, seq: null, handled: null, inbox: [], running: false, out: Promise.resolve(), outCount: 0, trimTo: 0, trimQueued: false, held: false, told: 0, unwatch: undefined };
       this.#sessions.set(id, s);
     }
     return s;
   }
 
-  /** Drops the in-process state of a session nothing refers to any more (the store keeps the rest). */
+  /**
+   * Drops the in-process state of a session nothing refers to any more (the store keeps the rest), after
+   * telling the store it is no longer held here.
+   */
   #forget(s: Session): void {
-    if (!s.conn && !s.running && !s.inbox.length && !s.outCount && this.#sessions.get(s.id) == s) this.#sessions.delete(s.id);
+    if (s.conn || s.running || s.inbox.length || s.outCount || this.#sessions.get(s.id) != s) return;
+    if (!s.held) return void this.#sessions.delete(s.id);
+    s.held = false;
+    const release = this.#o.store.release;
+    if (!release) return this.#forget(s);
+    const failed = (e: unknown): void => this.#o.onError(e, s.id);
+    let r;
+    try {
+      r = this.#out(s, () => release.call(this.#o.store, s.id, (s.seq ?? 0) <= s.told));
+    } catch (e) {
+      return failed(e);
+    }
+    if (isThenable(r)) r.then(undefined, failed);
   }
 
   #track<T>(p: Promise<T>): Promise<T> {
@@ -413,7 +432,10 @@ export class Engine {
     const { store } = this.#o;
     return this.#out(s, async () => {
       if (conn.closed) return;
-      const rec = await store.session(s.id);
+      const rec = await store.open(s.id, '', true);
+      if (conn.closed) return;
+      if (!rec) return this.close(conn, CloseCode.tryAgain, 'no room for a new session');
+      s.held = true;
       s.seq = s.handled = rec.seq;
       const last = rec.offset;
       const from = conn.hello;
@@ -421,6 +443,7 @@ export class Engine {
       const replay = from == last ? [] : from < last ? await store.since(s.id, from) : undefined;
       if (conn.closed) return;
       conn.link.send('$welcome', [s.seq, last, !!replay]);
+      s.told = Math.max(s.told, s.seq ?? 0);
       conn.high = last;
       conn.acked = s.seq ?? 0;
       for (const m of replay ?? []) {
@@ -490,5 +513,6 @@ export class Engine {
     conn.again = false;
     conn.acked = h;
     conn.link.send('$ack', [h]);
+    conn.session!.told = Math.max(conn.session!.told, h);
   }
 }

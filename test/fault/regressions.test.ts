@@ -17,7 +17,7 @@ describe.each<TransportName>(['ws', 'socket.io'])('regressions over %s', (transp
     const gate = deferred<void>();
     let hellos = 0;
     // The second `$hello` is answered only when the gate opens: the window between the socket opening and `$welcome`.
-    const store: Store = { ...base, session: async (id) => (++hellos == 2 && (await gate.promise), base.session(id)) };
+    const store: Store = { ...base, open: async (id, principal, create) => (++hellos == 2 && (await gate.promise), base.open(id, principal, create)) };
     const rig = await startRig({ transport, reliable: { history: 100, store } });
     const delivery = reliableClient();
     const { client } = startClient(rig, delivery);

@@ -91,7 +91,8 @@ export function flakyStore(
       return r;
     };
   return Object.assign(s, {
-    session: wrap('session'),
+    open: wrap('open'),
+    release: wrap('release'),
     accept: wrap('accept'),
     append: wrap('append'),
     since: wrap('since'),

@@ -354,14 +354,21 @@ describe('server → client: offsets, replay, history', () => {
   });
 
   it('closes with 1013 when the store lost a connected session (its offsets went back); the reconnect is told', async () => {
-    const store = memoryStore({ sessions: 1 });
+    // A store that loses everything at once (a shared store flushed, say): memoryStore never forgets a held session.
+    let base = memoryStore();
+    const store: Store = {
+      open: (...a) => base.open(...a),
+      accept: (...a) => base.accept(...a),
+      append: (...a) => base.append(...a),
+      since: (...a) => base.since(...a),
+    };
     const { url, server } = await serveWs({ store });
     const s = sid();
     const a = await hello(url, s);
     await server.send(s, 'n', 1);
     await server.send(s, 'n', 2);
     await a.client.until(() => a.client.messages().length == 2, 'two $m');
-    await store.accept(sid('other'), 1); // pushes `s` out of the store
+    base = memoryStore();
     expect(await server.send(s, 'n', 'again')).toBe(1);
     expect((await a.client.closeOf()).code).toBe(1013);
     expect(a.client.messages()).toHaveLength(2);
@@ -516,7 +523,7 @@ describe('store failures', () => {
   it('a store that throws at $hello closes with 1013, before any $welcome', async () => {
     const store = flakyStore();
     const { url } = await serveWs({ store });
-    store.fail.add('session');
+    store.fail.add('open');
     const c = await open(url);
     c.send('$hello', sid(), 0);
     expect((await c.closeOf()).code).toBe(1013);
@@ -618,16 +625,42 @@ describe('close', () => {
 });
 
 describe('memoryStore', () => {
-  it('forgets the least recently used session beyond `sessions`', async () => {
-    const store: Store & { size: number } = memoryStore({ sessions: 2 });
-    await store.accept('a', 1);
-    await store.accept('b', 1);
-    await store.session('a');
-    await store.accept('c', 1);
-    expect(store.size).toBe(2);
-    expect(await store.since('b', 0)).toBeUndefined();
-    expect(await store.session('a')).toEqual({ seq: 1, offset: 0 });
-    expect(await store.session('new')).toEqual({ seq: null, offset: 0 });
-    expect(await store.sessions!()).toEqual(['a', 'new']);
+  it('beyond `sessions`, forgets an idle session that owes nothing first, then one that owes messages; never a held one', async () => {
+    const store = memoryStore({ sessions: 3 });
+    expect(await store.open('held', 'p', true)).toEqual({ seq: null, offset: 0, principal: 'p', fresh: true });
+    await store.open('owes', 'p', true);
+    store.append('owes', 'n', []);
+    store.release!('owes', true);
+    await store.open('done', 'p', true);
+    store.accept('done', 4);
+    store.release!('done', true);
+    expect(await store.open('d', 'p', true)).toMatchObject({ fresh: true });
+    expect(await store.sessions!()).toEqual(['held', 'owes', 'd']);
+    expect(await store.open('e', 'p', true)).toMatchObject({ fresh: true });
+    expect(await store.sessions!()).toEqual(['held', 'd', 'e']);
+    // Every session is held now: a new one is refused, and append cannot make room either.
+    expect(await store.open('f', 'p', true)).toBeUndefined();
+    expect(() => store.append('g', 'n', [])).toThrow(expect.objectContaining({ code: 'store' }));
+    expect(store.size).toBe(3);
+  });
+
+  it('keeps a session released unsettled for `resendGrace`', async () => {
+    const store = memoryStore({ sessions: 1, resendGrace: 50 });
+    await store.open('a', 'p', true);
+    store.accept('a', 1);
+    store.release!('a', false);
+    expect(await store.open('b', 'p', true)).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await store.open('b', 'p', true)).toMatchObject({ fresh: true });
+  });
+
+  it('binds a session to the principal that opens it first; another principal changes nothing', async () => {
+    const store = memoryStore();
+    store.append('s', 'n', []);
+    expect(await store.open('s', 'alice', false)).toEqual({ seq: null, offset: 1, principal: 'alice', fresh: true });
+    store.accept('s', 3);
+    expect(await store.open('s', 'mallory', true)).toEqual({ seq: 3, offset: 1, principal: 'alice', fresh: false });
+    expect(await store.open('s', 'alice', true)).toEqual({ seq: 3, offset: 1, principal: 'alice', fresh: false });
+    expect(await store.open('unknown', 'alice', false)).toBeUndefined();
   });
 });
