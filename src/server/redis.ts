@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { OptionError, SurewireError } from '../errors';
 import type { SessionRecord, Store, StoredMessage, StoreNews } from './store';
-import { ACCEPT, APPEND, HELLO, SINCE } from './redis/scripts';
+import { ACCEPT, APPEND, OPEN, RELEASE, SINCE } from './redis/scripts';
 
 /**
  * The part of an ioredis client (`new Redis(...)` from `ioredis`, v5 or v6) the store uses; structural, so
@@ -13,7 +13,7 @@ import { ACCEPT, APPEND, HELLO, SINCE } from './redis/scripts';
 export interface RedisClient {
   /** ioredis's connection state: `'ready'` when commands go out at once. */
   readonly status?: string;
-  readonly options?: { readonly autoResendUnfulfilledCommands?: boolean };
+  readonly options?: { readonly autoResendUnfulfilledCommands?: boolean | undefined };
   evalsha(sha: string, keys: number, ...args: (string | number)[]): Promise<unknown>;
   eval(script: string, keys: number, ...args: (string | number)[]): Promise<unknown>;
   xtrim(key: string, strategy: 'MINID', threshold: string | number): Promise<unknown>;
@@ -46,10 +46,22 @@ export interface RedisStoreOptions {
    * `ttl`. @default 2592000000 (30 days)
    */
   keep?: number;
+  /**
+   * Sessions kept (counted over every process). A new one beyond this is refused (the client is closed with
+   * 1013 and tries again later), after dropping the entries of sessions whose record has expired. @default 1000000
+   */
+  sessions?: number;
 }
 
 /** `redisStore()`'s store: a `Store`, plus `close()`. */
 export interface RedisStore extends Store {
+  /** Resolves `true` when stored, `false` when the stored number is already at or above `seq` (another process stored it). */
+  accept(id: string, seq: number): Promise<boolean>;
+  append(id: string, event: string, args: unknown[]): Promise<number>;
+  release(id: string, settled: boolean): Promise<void>;
+  trim(id: string, offset: number): Promise<void>;
+  sessions(): Promise<string[]>;
+  watch(id: string, listener: (news: StoreNews) => void): () => void;
   /** Closes the connection the store opened for news (`client.duplicate()`); the app's own client stays open. */
   close(): Promise<void>;
 }
@@ -76,7 +88,7 @@ class Script {
   }
 }
 
-const scripts = { hello: new Script(HELLO), accept: new Script(ACCEPT), append: new Script(APPEND), since: new Script(SINCE) };
+const scripts = { open: new Script(OPEN), release: new Script(RELEASE), accept: new Script(ACCEPT), append: new Script(APPEND), since: new Script(SINCE) };
 
 /** What the store keeps of a session connected to this process: its listener, and the epoch of its last `$hello` here. */
 interface Watch {
@@ -120,6 +132,7 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
   const history = posInt('history', options.history ?? 1000, 0);
   const ttl = posInt('ttl', options.ttl ?? 86_400_000, 1);
   const keep = posInt('keep', options.keep ?? 30 * 86_400_000, ttl);
+  const max = posInt('sessions', options.sessions ?? 1_000_000, 1);
   const channel = `${prefix}news`;
   const all = `${prefix}sessions`;
   const rec = (id: string): string => `${prefix}{${id}}:s`;
@@ -197,24 +210,28 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
   };
 
   return {
-    async session(id) {
+    async open(id, principal, create) {
       const w = watched.get(id);
       if (w) w.reading++;
       try {
-        const r = (await call('reading the session', async () => {
+        const r = (await call('opening the session', async () => {
           if (w) await subscribe();
-          return scripts.hello.run(client, [rec(id), hist(id), all], [ttl, keep, Date.now(), id, token, channel]);
-        })) as [string, string | number, number, string];
-        const seq = r[0] === '' ? null : Number(r[0]);
-        if (w) {
-          last.set(id, String(r[0]));
-          w.epoch = Math.max(w.epoch, Number(r[2]));
-          if (w.early.some((e) => e > w.epoch)) queueMicrotask(() => w.listener({ type: 'takeover' }));
-        }
-        return { seq, offset: Number(r[1]) } satisfies SessionRecord;
+          return scripts.open.run(client, [rec(id), hist(id), all], [ttl, keep, Date.now(), id, token, channel, principal, create ? 1 : 0, max]);
+        })) as [string, string, string | number, string, number, number];
+        if (r[0] == 'none') return undefined;
+        const seq = r[1] === '' ? null : Number(r[1]);
+        const record: SessionRecord = { seq, offset: Number(r[2]), principal: String(r[3]), fresh: r[4] == 1 };
+        if (r[0] == 'foreign' || !w) return record;
+        last.set(id, String(r[1]));
+        w.epoch = Math.max(w.epoch, Number(r[5]));
+        if (w.early.some((e) => e > w.epoch)) queueMicrotask(() => w.listener({ type: 'takeover' }));
+        return record;
       } finally {
         if (w && !--w.reading) w.early = [];
       }
+    },
+    async release(id) {
+      await call('releasing the session', () => scripts.release.run(client, [rec(id), hist(id)], [token, ttl]));
     },
     async accept(id, seq) {
       const prev = last.get(id) ?? '*';
@@ -245,8 +262,9 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
       } catch (e) {
         throw new SurewireError('encode', `redisStore: the arguments of "${event}" cannot be stored as JSON (${(e as Error).message}): send plain data`, e);
       }
-      const off = await call('appending a message', () => scripts.append.run(client, [rec(id), hist(id), all], [m, history, ttl, keep, Date.now(), id, token, channel]));
-      return Number(off);
+      const off = Number(await call('appending a message', () => scripts.append.run(client, [rec(id), hist(id), all], [m, history, ttl, keep, Date.now(), id, token, channel, max])));
+      if (off < 0) throw new SurewireError('store', `redisStore: no room for session ${id}: all ${max} sessions are in use (raise \`sessions\`)`);
+      return off;
     },
     async since(id, offset) {
       const r = await call('reading the history', () => scripts.since.run(client, [rec(id), hist(id)], [offset]));

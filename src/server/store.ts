@@ -108,7 +108,7 @@ export interface Store {
   /**
    * Optional, for a store shared by several processes: tells `listener` the news of a session from the other
    * processes until the returned function is called. The helper watches a session from its `$hello` here
-   * (before the `$hello`'s `session()` read) until no connection of this process holds it: it delivers the
+   * (before the `$hello`'s `open()`) until no connection of this process holds it: it delivers the
    * messages appended elsewhere, and closes its connection on a takeover elsewhere (1001) or when the news is
    * lost (1013). News of this process's own calls is not told.
    */

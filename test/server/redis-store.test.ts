@@ -26,12 +26,12 @@ describe('redisStore: one process', () => {
   it('a new session starts at seq null, offset 0; accept, append and since keep what they were given', async () => {
     const s = store();
     const id = sid();
-    expect(await s.session(id)).toEqual({ seq: null, offset: 0 });
+    expect(await s.open(id, '', true)).toEqual({ seq: null, offset: 0, principal: '', fresh: true });
     expect(await s.accept(id, 1)).toBe(true);
     expect(await s.accept(id, 5)).toBe(true);
     expect(await s.append(id, 'a', [1, { x: 'é' }])).toBe(1);
     expect(await s.append(id, 'b', [])).toBe(2);
-    expect(await s.session(id)).toEqual({ seq: 5, offset: 2 });
+    expect(await s.open(id, '', true)).toEqual({ seq: 5, offset: 2, principal: '', fresh: false });
     expect(await s.since(id, 0)).toEqual([
       { offset: 1, event: 'a', args: [1, { x: 'é' }] },
       { offset: 2, event: 'b', args: [] },
@@ -45,12 +45,12 @@ describe('redisStore: one process', () => {
   it('accept takes only numbers above the stored one (numbers may skip)', async () => {
     const s = store();
     const id = sid();
-    await s.session(id);
+    await s.open(id, '', true);
     expect(await s.accept(id, 3)).toBe(true);
     expect(await s.accept(id, 3)).toBe(false);
     expect(await s.accept(id, 2)).toBe(false);
     expect(await s.accept(id, 10)).toBe(true);
-    expect((await s.session(id)).seq).toBe(10);
+    expect((await s.open(id, '', true))!.seq).toBe(10);
   });
 
   it('the history keeps `history` messages; trim drops the acknowledged ones; since says when it no longer reaches back', async () => {
@@ -59,10 +59,10 @@ describe('redisStore: one process', () => {
     for (let i = 1; i <= 5; i++) await s.append(id, 'm', [i]);
     expect((await s.since(id, 2))!.map((m) => m.offset)).toEqual([3, 4, 5]);
     expect(await s.since(id, 1), 'offset 2 was pushed out').toBeUndefined();
-    await s.trim!(id, 4);
+    await s.trim(id, 4);
     expect((await s.since(id, 4))!.map((m) => m.offset)).toEqual([5]);
     expect(await s.since(id, 3), 'offset 4 was trimmed').toBeUndefined();
-    await s.trim!(id, 5);
+    await s.trim(id, 5);
     expect(await s.since(id, 5)).toEqual([]);
     expect(await s.since(id, 4)).toBeUndefined();
     expect(await s.append(id, 'm', [6]), 'offsets go on after a trim').toBe(6);
@@ -72,29 +72,31 @@ describe('redisStore: one process', () => {
     const s = store({ prefix: 'layout:' });
     const id = sid();
     const c = client();
-    await s.session(id);
+    await s.open(id, '', true);
     await s.accept(id, 7);
     await s.append(id, 'hi', ['there']);
-    expect(await c.hgetall(`layout:{${id}}:s`)).toMatchObject({ seq: '7', off: '1', ep: '1' });
+    expect(await c.hgetall(`layout:{${id}}:s`)).toMatchObject({ seq: '7', off: '1', ep: '1', p: '', hc: '1' });
     expect(await c.xrange(`layout:{${id}}:h`, '-', '+')).toEqual([['1-0', ['m', '["hi","there"]']]]);
     expect(await c.zscore('layout:sessions', id)).not.toBeNull();
-    expect([...(await s.sessions!())]).toContain(id);
+    expect([...(await s.sessions())]).toContain(id);
     c.disconnect();
   });
 
   it('a session idle past `ttl` loses its history (a discontinuity for its client), and past `keep` its record', async () => {
     const s = store({ ttl: 150, keep: 600 });
     const id = sid();
-    await s.session(id);
+    await s.open(id, '', true);
     await s.accept(id, 4);
     await s.append(id, 'm', [1]);
+    // Held (a connection here), the history has the long expiry; released, the short one.
+    await s.release(id, true);
     const c = client();
     await waitForAsync(async () => (await c.exists(`surewire:{${id}}:h`)) == 0, 3000, 'the history expired');
     // The record stays: the client's resends are still deduplicated, and a client at offset 0 is told it missed offset 1.
     expect(await s.since(id, 0)).toBeUndefined();
-    expect(await s.session(id)).toEqual({ seq: 4, offset: 1 });
+    expect(await s.open(id, '', true)).toMatchObject({ seq: 4, offset: 1, fresh: false });
     await waitForAsync(async () => (await c.exists(`surewire:{${id}}:s`)) == 0, 3000, 'the record expired');
-    expect(await s.session(id)).toEqual({ seq: null, offset: 0 });
+    expect(await s.open(id, '', true)).toMatchObject({ seq: null, offset: 0, fresh: true });
     c.disconnect();
   });
 
@@ -112,11 +114,67 @@ describe('redisStore: one process', () => {
   it('loads its scripts again when Redis forgot them (SCRIPT FLUSH, a restart)', async () => {
     const s = store();
     const id = sid();
-    await s.session(id);
+    await s.open(id, '', true);
     const c = client();
     await c.script('FLUSH');
     expect(await s.accept(id, 1)).toBe(true);
     expect(await s.append(id, 'm', [])).toBe(1);
+    c.disconnect();
+  });
+});
+
+describe('redisStore: principals, holds, limits', () => {
+  it('open binds a new session to its principal; another principal gets the record and changes nothing', async () => {
+    const a = store();
+    const b = store();
+    const id = sid();
+    const heard: StoreNews[] = [];
+    a.watch(id, (n) => heard.push(n));
+    expect(await a.open(id, 'alice', true)).toEqual({ seq: null, offset: 0, principal: 'alice', fresh: true });
+    await a.accept(id, 3);
+    b.watch(id, () => {});
+    expect(await b.open(id, 'mallory', true)).toEqual({ seq: 3, offset: 0, principal: 'alice', fresh: false });
+    // No takeover was published for the foreign open: a's connection stays.
+    await b.open(id, 'alice', true);
+    await waitFor(() => heard.length, 2000, 'the takeover by alice on b');
+    expect(heard).toEqual([{ type: 'takeover' }]);
+  });
+
+  it('open without `create` creates nothing; a session made by append is bound by its first open (fresh)', async () => {
+    const s = store();
+    const id = sid();
+    expect(await s.open(id, 'p', false)).toBeUndefined();
+    expect(await s.since(id, 0)).toBeUndefined();
+    await s.append(id, 'early', []);
+    expect(await s.open(id, 'p', false)).toEqual({ seq: null, offset: 1, principal: 'p', fresh: true });
+    expect(await s.open(id, 'p', false)).toEqual({ seq: null, offset: 1, principal: 'p', fresh: false });
+  });
+
+  it('`sessions` bounds the sessions over every process: open answers undefined, append throws a store error', async () => {
+    const s = store({ prefix: `full-${sid()}:`, sessions: 2 });
+    await s.open(sid(), '', true);
+    await s.append(sid(), 'm', []);
+    expect(await s.open(sid(), '', true)).toBeUndefined();
+    await expect(s.append(sid(), 'm', [])).rejects.toThrow(/no room for session .* all 2 sessions are in use/);
+  });
+
+  it('a held session keeps its history the long expiry (`keep`); released by every holder, the short one (`ttl`)', async () => {
+    const a = store({ ttl: 60_000, keep: 600_000 });
+    const b = store({ ttl: 60_000, keep: 600_000 });
+    const id = sid();
+    const c = client();
+    await a.open(id, '', true);
+    await b.open(id, '', true);
+    await a.append(id, 'm', []);
+    const pttl = (): Promise<number> => c.pttl(`surewire:{${id}}:h`);
+    expect(await pttl()).toBeGreaterThan(60_000);
+    await a.release(id, true);
+    await a.release(id, true);
+    expect(await pttl(), 'still held by b').toBeGreaterThan(60_000);
+    await b.release(id, false);
+    expect(await pttl()).toBeLessThanOrEqual(60_000);
+    await a.append(id, 'm', []);
+    expect(await pttl()).toBeLessThanOrEqual(60_000);
     c.disconnect();
   });
 });
@@ -126,9 +184,9 @@ describe('redisStore: two processes on one Redis', () => {
     const a = store();
     const b = store();
     const id = sid();
-    const stopA = a.watch!(id, () => {});
-    const stopB = b.watch!(id, () => {});
-    await Promise.all([a.session(id), b.session(id)]);
+    const stopA = a.watch(id, () => {});
+    const stopB = b.watch(id, () => {});
+    await Promise.all([a.open(id, '', true), b.open(id, '', true)]);
     const wins: string[] = [];
     for (let n = 1; n <= 200; n++) {
       const [ra, rb] = await Promise.all([a.accept(id, n).catch(() => 'x'), b.accept(id, n).catch(() => 'x')]);
@@ -143,10 +201,10 @@ describe('redisStore: two processes on one Redis', () => {
     const a = store();
     const b = store();
     const id = sid();
-    a.watch!(id, () => {});
-    b.watch!(id, () => {});
-    await a.session(id);
-    await b.session(id);
+    a.watch(id, () => {});
+    b.watch(id, () => {});
+    await a.open(id, '', true);
+    await b.open(id, '', true);
     expect(await a.accept(id, 1)).toBe(true);
     // b still expects seq null: storing 2 would skip over 1, which b never handed to its app.
     const e = await b.accept(id, 2).then(
@@ -155,7 +213,7 @@ describe('redisStore: two processes on one Redis', () => {
     );
     expect(isSurewireError(e) && e.code).toBe('store');
     expect(String(e)).toMatch(/changed under this process/);
-    expect((await a.session(id)).seq).toBe(1);
+    expect((await a.open(id, '', true))!.seq).toBe(1);
   });
 
   it('news: an append on one store reaches the other store watching the session, with the message; not itself', async () => {
@@ -163,8 +221,8 @@ describe('redisStore: two processes on one Redis', () => {
     const b = store();
     const id = sid();
     const heardB: StoreNews[] = [];
-    b.watch!(id, (n) => heardB.push(n));
-    await b.session(id);
+    b.watch(id, (n) => heardB.push(n));
+    await b.open(id, '', true);
     await a.append(id, 'hello', [{ n: 1 }]);
     await waitFor(() => heardB.length, 2000, 'news on b');
     expect(heardB).toEqual([{ type: 'append', offset: 1, event: 'hello', args: [{ n: 1 }] }]);
@@ -180,15 +238,15 @@ describe('redisStore: two processes on one Redis', () => {
     const b = store();
     const id = sid();
     const heardA: StoreNews[] = [];
-    a.watch!(id, (n) => heardA.push(n));
-    b.watch!(id, () => {});
-    await a.session(id);
-    await b.session(id);
+    a.watch(id, (n) => heardA.push(n));
+    b.watch(id, () => {});
+    await a.open(id, '', true);
+    await b.open(id, '', true);
     await waitFor(() => heardA.length, 2000, 'the takeover on a');
     expect(heardA).toEqual([{ type: 'takeover' }]);
     // a reads again (the client came back): b's older takeover is not news any more.
     heardA.length = 0;
-    await a.session(id);
+    await a.open(id, '', true);
     await a.append(id, 'after', []);
     const c = client();
     await c.publish('surewire:news', `t other ${id} 1`);
@@ -204,8 +262,8 @@ describe('redisStore: two processes on one Redis', () => {
     const s = redisStore(c);
     const id = sid();
     const heard: StoreNews[] = [];
-    s.watch!(id, (n) => heard.push(n));
-    await s.session(id);
+    s.watch(id, (n) => heard.push(n));
+    await s.open(id, '', true);
     await own.kill();
     await waitFor(() => c.status == 'reconnecting', 3000, 'the client reconnecting');
     const e = await s.accept(id, 1).then(
@@ -217,7 +275,7 @@ describe('redisStore: two processes on one Redis', () => {
     await own.start();
     await waitFor(() => c.status == 'ready', 5000, 'the client ready again');
     // Redis came back empty: the session is new (its client will be told of a discontinuity).
-    expect(await s.session(id)).toEqual({ seq: null, offset: 0 });
+    expect(await s.open(id, '', true)).toMatchObject({ seq: null, offset: 0, fresh: true });
     await s.close();
     await own.stop();
   });

@@ -82,7 +82,7 @@ describe('reliable() on redisStore, two processes', () => {
     const now = await hello(b.url, id);
     expect(await old.closeOf()).toEqual({ code: CloseCode.goingAway, reason: 'session taken over' });
     expect(now.open).toBe(true);
-    expect(now.of('$welcome')[0]).toEqual([null, 1, true]);
+    expect(now.of('$welcome')[0]?.slice(0, 3)).toEqual([null, 1, true]);
     expect(now.messages()).toEqual([[1, 'm', 1]]);
   });
 

@@ -5,23 +5,51 @@
 // session by last use (for `broadcast`). News for other processes goes out with PUBLISH on one channel.
 
 /**
- * `$hello`: the record (creating it when missing), a new epoch (so that a takeover notice can be told from a
- * stale one), the expiries refreshed, the takeover published.
- * KEYS: record, history, sessions. ARGV: ttl, keep, now, id, token, channel.
- * Returns `{seq or '', offset, epoch, principal or ''}`.
+ * `$hello` (`Store.open`): check, create and bind in one step. A session bound to another principal is
+ * answered as it is and left untouched. Otherwise it is held by this process (a field per holder, and their
+ * count: a held session's history gets the long expiry), gets a new epoch (so that a takeover notice can be
+ * told from a stale one), and the takeover is published.
+ * KEYS: record, history, sessions. ARGV: ttl, keep, now, id, token, channel, principal, create, max sessions.
+ * Returns `{'none'}`, `{'foreign', seq, offset, principal}` or `{'ok', seq, offset, principal, fresh, epoch}`
+ * (seq '' for none).
  */
-export const HELLO = `
+export const OPEN = `
 local r = redis.call('HMGET', KEYS[1], 'seq', 'off', 'p')
+local fresh = 0
 if not r[2] then
+  if ARGV[8] ~= '1' then return {'none'} end
+  if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[9]) then
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (tonumber(ARGV[3]) - tonumber(ARGV[2])))
+    if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[9]) then return {'none'} end
+  end
   redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'off', 0)
+  redis.call('HSET', KEYS[1], 'off', 0, 'p', ARGV[7])
+  r[2] = '0'
+  fresh = 1
+elseif not r[3] then
+  redis.call('HSET', KEYS[1], 'p', ARGV[7])
+  fresh = 1
+elseif r[3] ~= ARGV[7] then
+  return {'foreign', r[1] or '', r[2], r[3]}
 end
+if redis.call('HSETNX', KEYS[1], 'h:' .. ARGV[5], 1) == 1 then redis.call('HINCRBY', KEYS[1], 'hc', 1) end
 local ep = redis.call('HINCRBY', KEYS[1], 'ep', 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
 redis.call('PUBLISH', ARGV[6], 't ' .. ARGV[5] .. ' ' .. ARGV[4] .. ' ' .. ep)
-return {r[1] or '', r[2] or '0', ep, r[3] or ''}
+return {'ok', r[1] or '', r[2], ARGV[7], fresh, ep}
+`;
+
+/**
+ * `Store.release`: this process no longer holds the session; when no process does, its history gets the
+ * short expiry again. KEYS: record, history. ARGV: token, ttl.
+ */
+export const RELEASE = `
+if redis.call('HDEL', KEYS[1], 'h:' .. ARGV[1]) == 1 and redis.call('HINCRBY', KEYS[1], 'hc', -1) <= 0 then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return 1
 `;
 
 /**
@@ -45,16 +73,24 @@ return 1
 /**
  * Appends a server → client message: the next offset, the history trimmed to `history` entries, the news
  * published (with the message, so the process holding the connection delivers it without a read).
- * A missing record starts at offset 1, after dropping any history left of an older one.
- * KEYS: record, history, sessions. ARGV: message, history, ttl, keep, now, id, token, channel.
- * Returns the offset.
+ * A missing record is created unbound (the first `open` binds it), at offset 1, after dropping any history
+ * left of an older one, unless the store is full (-1).
+ * KEYS: record, history, sessions. ARGV: message, history, ttl, keep, now, id, token, channel, max sessions.
+ * Returns the offset, or -1.
  */
 export const APPEND = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[9]) then
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (tonumber(ARGV[5]) - tonumber(ARGV[4])))
+    if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[9]) then return -1 end
+  end
+  redis.call('DEL', KEYS[2])
+end
 local off = redis.call('HINCRBY', KEYS[1], 'off', 1)
-if off == 1 then redis.call('DEL', KEYS[2]) end
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], off .. '-0', 'm', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
+local held = tonumber(redis.call('HGET', KEYS[1], 'hc') or '0') > 0
+redis.call('PEXPIRE', KEYS[2], held and ARGV[4] or ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])
 redis.call('PUBLISH', ARGV[8], 'a ' .. ARGV[7] .. ' ' .. ARGV[6] .. ' ' .. off .. ' ' .. ARGV[1])
 return off
