@@ -50,7 +50,8 @@ export class Conn {
   constructor(readonly link: Link) {}
 }
 
-type Task = { conn: Conn; hello: true } | { conn: Conn; hello?: false; n: number; event: string; args: unknown[] };
+/** `stored`: the store's answer to its `accept`, when it went out ahead of its turn (a pipelined store). */
+type Task = { conn: Conn; hello: true } | { conn: Conn; hello?: false; n: number; event: string; args: unknown[]; stored?: Promise<void | boolean> };
 
 /** The in-process state of a session: its serial queues, and a cache of the store's sequence number. */
 export interface Session {
@@ -69,6 +70,10 @@ export interface Session {
   outCount: number;
   trimTo: number;
   trimQueued: boolean;
+  /** The highest sequence number whose `accept` went out (a pipelined store): the duplicate check of the next. */
+  issued: number | null;
+  /** Tasks at the head of the inbox that `#prefetch` has looked at already. */
+  ahead: number;
   /** Stops the store's news of this session (`Store.watch`), while a connection of this process holds it. */
   unwatch: (() => void) | undefined;
   /** Whether the store holds the session for this process (from a matching `open` to `release`). */
@@ -186,7 +191,13 @@ export class Engine {
     if (!s && (typeof id != 'string' || !SESSION_ID.test(id))) return Promise.reject(new TypeError(`surewire: send: bad session id ${JSON.stringify(id)}`));
     if (typeof event != 'string' || !event || event[0] == '$') return Promise.reject(new TypeError(`surewire: send: bad event name ${JSON.stringify(event)} (names starting with $ are the protocol's)`));
     s ??= this.#session(id);
+    const { store } = this.#o;
     let r: number | Promise<number>;
+    if (store.pipelined) {
+      // The append goes out now, not one round trip after the one before; deliveries keep their order.
+      const offset = Promise.resolve().then(() => store.append(id, event, args));
+      return Promise.resolve(this.#out(s, () => offset.then((o) => this.#appended(s, o, event, args))));
+    }
     try {
       r = this.#out(s, () => {
         const offset = this.#o.store.append(id, event, args);
@@ -202,6 +213,8 @@ export class Engine {
   #appended(s: Session, offset: number, event: string, args: unknown[]): number | Promise<number> {
     const c = s.conn;
     if (!c?.live || c.closed || this.#next(c, offset, event, args)) return offset;
+    // A pipelined store's append may land before a $welcome's read, or a pull, that delivered it already.
+    if (offset <= c.high && this.#o.store.pipelined) return offset;
     return this.#catchUp(s, c, offset, event, args).then(() => offset);
   }
 
@@ -288,7 +301,7 @@ export class Engine {
   #session(id: string): Session {
     let s = this.#sessions.get(id);
     if (!s) {
-      s = { id, conn: undefined, seq: null, handled: null, inbox: [], running: false, out: Promise.resolve(), outCount: 0, trimTo: 0, trimQueued: false, held: false, told: 0, unwatch: undefined };
+      s = { id, conn: undefined, seq: null, handled: null, inbox: [], running: false, out: Promise.resolve(), outCount: 0, trimTo: 0, trimQueued: false, held: false, told: 0, issued: null, ahead: 0, unwatch: undefined };
       this.#sessions.set(id, s);
     }
     return s;
@@ -373,6 +386,26 @@ export class Engine {
   #enqueue(s: Session, t: Task): void {
     s.inbox.push(t);
     if (!s.running) this.#drain(s);
+    else if (!t.hello) this.#prefetch(s);
+  }
+
+  /**
+   * With a pipelined store (`Store.pipelined`), the accepts of the messages waiting behind the one in progress
+   * go out now, in order, rather than one round trip after another; each is still handed over in its turn.
+   * Not past a `$hello` (it reads the sequence number again), nor for a connection not welcomed yet.
+   */
+  #prefetch(s: Session): void {
+    if (!this.#o.store.pipelined) return;
+    for (let i = s.ahead; i < s.inbox.length; i++) {
+      const t = s.inbox[i]!;
+      if (t.hello) return;
+      s.ahead = i + 1;
+      if (t.stored || !t.conn.live || t.conn.closed || (s.issued != null && t.n <= s.issued)) continue;
+      s.issued = t.n;
+      t.stored = Promise.resolve().then(() => this.#o.store.accept(s.id, t.n));
+      // Its failure is handled in its turn.
+      t.stored.catch(() => {});
+    }
   }
 
   /**
@@ -385,17 +418,20 @@ export class Engine {
     let waiting = false;
     try {
       for (let t; (t = s.inbox.shift()); ) {
+        if (s.ahead) s.ahead--;
         const { conn } = t;
-        // A closed connection's messages are skipped: its client resends whatever was not acknowledged.
-        if (conn.closed) continue;
+        // A closed connection's messages are skipped: its client resends whatever was not acknowledged. One
+        // whose accept went out already is not: if it was stored, it is handed over.
+        if (conn.closed && (t.hello || !t.stored)) continue;
         let r;
         try {
-          r = t.hello ? this.#welcome(s, conn) : this.#message(s, conn, t.n, t.event, t.args);
+          r = t.hello ? this.#welcome(s, conn) : this.#message(s, conn, t);
         } catch (e) {
           this.#failed(s, conn, e);
         }
         if (isThenable(r)) {
           waiting = true;
+          this.#prefetch(s);
           this.#track(this.#resume(s, t, r));
           return;
         }
@@ -436,7 +472,7 @@ export class Engine {
       if (conn.closed) return;
       if (!rec) return this.close(conn, CloseCode.tryAgain, 'no room for a new session');
       s.held = true;
-      s.seq = s.handled = rec.seq;
+      s.seq = s.handled = s.issued = rec.seq;
       const last = rec.offset;
       const from = conn.hello;
       // Nothing to replay when the client is where the server is; otherwise the history must reach back.
@@ -458,15 +494,18 @@ export class Engine {
 
   // Returns a promise only when the store or the handler did: a synchronous store and handler take a burst
   // of messages in one go, without a microtask per message.
-  #message(s: Session, conn: Conn, n: number, event: string, args: unknown[]): void | Promise<void> {
-    if (s.seq != null && n <= s.seq) {
+  #message(s: Session, conn: Conn, t: Task & { hello?: false }): void | Promise<void> {
+    const { n, event, args } = t;
+    if (!t.stored && s.seq != null && n <= s.seq) {
       // Seen already (a resend): dropped, and acknowledged again.
       conn.again = true;
       return this.#ack(conn);
     }
     // Any number above the stored one is new: numbers may skip (a message the client's outbox dropped unsent).
     // Stored first, then handed to the app: a store failure leaves the handler uncalled and the client resends.
-    const stored = this.#o.store.accept(s.id, n);
+    // (One that went out ahead of its turn was checked against the numbers that went out before it.)
+    if (!t.stored) s.issued = n;
+    const stored = t.stored ?? this.#o.store.accept(s.id, n);
     return isThenable(stored) ? Promise.resolve(stored).then((ok) => this.#stored(s, conn, n, event, args, ok)) : this.#stored(s, conn, n, event, args, stored);
   }
 
