@@ -147,6 +147,38 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
   let subscribed: Promise<unknown> | undefined;
   let closed = false;
 
+  // The accepts and appends of one tick, per session, go out as one script call each: a burst of messages
+  // costs one command (and shares one round trip with every other session's), not one per message.
+  type Waiter = { resolve: (v: number) => void; reject: (e: unknown) => void };
+  const accepts = new Map<string, { prev: string; args: string[]; waiters: Waiter[] }>();
+  const appends = new Map<string, { args: string[]; waiters: Waiter[] }>();
+  let flushing = false;
+  const later = (): void => {
+    if (!flushing) (flushing = true), process.nextTick(flush);
+  };
+  const settle = (waiters: Waiter[], p: Promise<unknown>, each: (r: unknown, i: number) => number): void =>
+    void p.then(
+      (r) => waiters.forEach((w, i) => w.resolve(each(r, i))),
+      (e: unknown) => waiters.forEach((w) => w.reject(e)),
+    );
+  function flush(): void {
+    flushing = false;
+    const now = Date.now();
+    for (const [id, b] of accepts)
+      settle(b.waiters, call('storing messages', () => scripts.accept.run(client, [rec(id), all], [keep, now, id, b.prev, ...b.args])), (r, i) => {
+        const v = Number((r as number[])[i]);
+        if (v != 1 && last.get(id) == b.args[b.args.length - 1]) last.delete(id);
+        return v;
+      });
+    accepts.clear();
+    for (const [id, b] of appends)
+      settle(b.waiters, call('appending messages', () => scripts.append.run(client, [rec(id), hist(id), all], [history, ttl, keep, now, id, token, channel, max, ...b.args])), (r, i) => {
+        const first = Number(r);
+        return first < 0 ? first : first + i;
+      });
+    appends.clear();
+  }
+
   // Fail at once rather than wait in ioredis's offline queue: the helper closes with 1013 and the client retries.
   const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     if (closed) throw new SurewireError('store', `redisStore: ${what} after close()`);
@@ -165,27 +197,23 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
 
   const onNews = (ch: string, text: string): void => {
     if (ch != channel) return;
-    // 't <token> <id> <epoch>' | 'a <token> <id> <offset> <message json>'
-    const a = text.indexOf(' ', 2);
-    const b = text.indexOf(' ', a + 1);
-    if (a < 0 || b < 0 || text.slice(2, a) == token) return;
-    const w = watched.get(text.slice(a + 1, b));
+    // 't <token> <id> <epoch>' | 'a <token> <id> <first offset>' and one message (JSON) per line after it
+    const nl = text.indexOf('\n');
+    const [kind, from, id, n] = (nl < 0 ? text : text.slice(0, nl)).split(' ');
+    const w = from != token && id !== undefined ? watched.get(id) : undefined;
     if (!w) return;
-    if (text[0] == 't') {
-      const epoch = Number(text.slice(b + 1));
+    if (kind == 't') {
+      const epoch = Number(n);
       if (w.reading) w.early.push(epoch);
       else if (epoch > w.epoch) w.listener({ type: 'takeover' });
       return;
     }
-    const c = text.indexOf(' ', b + 1);
-    let m: unknown;
-    try {
-      m = JSON.parse(text.slice(c + 1));
-    } catch {
-      return;
+    if (kind != 'a' || nl < 0) return;
+    let offset = Number(n);
+    for (const line of text.slice(nl + 1).split('\n')) {
+      const m = JSON.parse(line) as [string, ...unknown[]];
+      w.listener({ type: 'append', offset: offset++, event: m[0], args: m.slice(1) });
     }
-    if (!Array.isArray(m) || typeof m[0] != 'string') return;
-    w.listener({ type: 'append', offset: Number(text.slice(b + 1, c)), event: m[0], args: m.slice(1) });
   };
 
   const subscribe = (): Promise<unknown> => {
@@ -210,6 +238,7 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
   };
 
   return {
+    pipelined: true,
     async open(id, principal, create) {
       const w = watched.get(id);
       if (w) w.reading++;
@@ -234,25 +263,19 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
       await call('releasing the session', () => scripts.release.run(client, [rec(id), hist(id)], [token, ttl]));
     },
     async accept(id, seq) {
-      const prev = last.get(id) ?? '*';
+      let b = accepts.get(id);
+      if (!b) accepts.set(id, (b = { prev: last.get(id) ?? '*', args: [], waiters: [] })), later();
       const n = String(seq);
       // The next accept of this session (pipelined behind this one) expects this one to have stored.
       last.set(id, n);
-      const r = await call('storing a message', () => scripts.accept.run(client, [rec(id), all], [n, prev, keep, Date.now(), id])).catch((e: unknown) => {
-        last.delete(id);
-        throw e;
-      });
-      if (r === 0) {
-        last.delete(id);
-        return false;
-      }
-      if (r !== 1) {
-        last.delete(id);
+      b.args.push(n);
+      const r = await new Promise<number>((resolve, reject) => b.waiters.push({ resolve, reject }));
+      if (r == 0) return false;
+      if (r != 1)
         throw new SurewireError(
           'store',
           `redisStore: storing message ${seq} of session ${id}: the session's record changed under this process (another process stored a message of it, or Redis lost it); the connection is closed with 1013 and the client resumes`,
         );
-      }
       return true;
     },
     async append(id, event, args) {
@@ -262,7 +285,10 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
       } catch (e) {
         throw new SurewireError('encode', `redisStore: the arguments of "${event}" cannot be stored as JSON (${(e as Error).message}): send plain data`, e);
       }
-      const off = Number(await call('appending a message', () => scripts.append.run(client, [rec(id), hist(id), all], [m, history, ttl, keep, Date.now(), id, token, channel, max])));
+      let b = appends.get(id);
+      if (!b) appends.set(id, (b = { args: [], waiters: [] })), later();
+      b.args.push(m);
+      const off = await new Promise<number>((resolve, reject) => b.waiters.push({ resolve, reject }));
       if (off < 0) throw new SurewireError('store', `redisStore: no room for session ${id}: all ${max} sessions are in use (raise \`sessions\`)`);
       return off;
     },

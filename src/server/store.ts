@@ -106,6 +106,13 @@ export interface Store {
   /** Every session id the store knows, for `broadcast`. Optional. */
   sessions?(): Promise<Iterable<string>>;
   /**
+   * `true` when the store takes overlapping calls of one session and answers them in the order they were
+   * made (one connection to a server that runs each call atomically, like Redis). The helper then sends a
+   * burst's accepts and appends without waiting for each answer (one round trip per burst, not per message);
+   * otherwise it waits, as the rules above say. @default false
+   */
+  readonly pipelined?: boolean;
+  /**
    * Optional, for a store shared by several processes: tells `listener` the news of a session from the other
    * processes until the returned function is called. The helper watches a session from its `$hello` here
    * (before the `$hello`'s `open()`) until no connection of this process holds it: it delivers the

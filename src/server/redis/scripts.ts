@@ -53,47 +53,76 @@ return 1
 `;
 
 /**
- * Stores a client sequence number once: only above the stored one, and only when the stored one is still
- * the one this process last saw or stored (`prev`, '*' for unchecked), so that a number stored by another
- * process meanwhile, or a failed earlier store of this process, is never skipped over silently.
- * KEYS: record, sessions. ARGV: n, prev, keep, now, id.
- * Returns 1 (stored), 0 (already stored: a duplicate), -1 (the record moved under us, or is gone).
+ * Stores client sequence numbers (a burst of one session, in order), each once: only above the stored one,
+ * and only when the stored one is still the one this process last saw or stored (`prev`, '*' for
+ * unchecked), so that a number stored by another process meanwhile, or a failed earlier store of this
+ * process, is never skipped over silently.
+ * KEYS: record, sessions. ARGV: keep, now, id, prev, n1, n2, ...
+ * Returns one answer per number: 1 (stored), 0 (already stored: a duplicate), -1 (the record moved under
+ * this process, or is gone: this number and the ones after it are not stored).
  */
 export const ACCEPT = `
 local cur = redis.call('HGET', KEYS[1], 'seq')
-if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 0 end
-if ARGV[2] ~= '*' and (cur or '') ~= ARGV[2] then return -1 end
-if not cur and not redis.call('HGET', KEYS[1], 'off') then return -1 end
-redis.call('HSET', KEYS[1], 'seq', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
-return 1
+local prev = ARGV[4]
+local broken = not cur and redis.call('EXISTS', KEYS[1]) == 0
+local stored = false
+local out = {}
+for i = 5, #ARGV do
+  local n = ARGV[i]
+  if broken then
+    out[#out + 1] = -1
+  elseif cur and tonumber(cur) >= tonumber(n) then
+    out[#out + 1] = 0
+    prev = cur
+  elseif prev ~= '*' and (cur or '') ~= prev then
+    broken = true
+    out[#out + 1] = -1
+  else
+    cur = n
+    prev = n
+    stored = true
+    out[#out + 1] = 1
+  end
+end
+if stored then
+  redis.call('HSET', KEYS[1], 'seq', cur)
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+end
+return out
 `;
 
 /**
- * Appends a server → client message: the next offset, the history trimmed to `history` entries, the news
- * published (with the message, so the process holding the connection delivers it without a read).
- * A missing record is created unbound (the first `open` binds it), at offset 1, after dropping any history
- * left of an older one, unless the store is full (-1).
- * KEYS: record, history, sessions. ARGV: message, history, ttl, keep, now, id, token, channel, max sessions.
- * Returns the offset, or -1.
+ * Appends server → client messages (a burst of one session, in order): the next offsets, the history
+ * trimmed to `history` entries, the news published in one notice (with the messages, so the process holding
+ * the connection delivers them without a read). A missing record is created unbound (the first `open` binds
+ * it), after dropping any history left of an older one, unless the store is full (-1).
+ * KEYS: record, history, sessions. ARGV: history, ttl, keep, now, id, token, channel, max sessions, m1, m2, ...
+ * Returns the first offset, or -1.
  */
 export const APPEND = `
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[9]) then
-    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (tonumber(ARGV[5]) - tonumber(ARGV[4])))
-    if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[9]) then return -1 end
+  if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[8]) then
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (tonumber(ARGV[4]) - tonumber(ARGV[3])))
+    if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[8]) then return -1 end
   end
   redis.call('DEL', KEYS[2])
 end
-local off = redis.call('HINCRBY', KEYS[1], 'off', 1)
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], off .. '-0', 'm', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-local held = tonumber(redis.call('HGET', KEYS[1], 'hc') or '0') > 0
-redis.call('PEXPIRE', KEYS[2], held and ARGV[4] or ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])
-redis.call('PUBLISH', ARGV[8], 'a ' .. ARGV[7] .. ' ' .. ARGV[6] .. ' ' .. off .. ' ' .. ARGV[1])
-return off
+local k = #ARGV - 8
+local last = redis.call('HINCRBY', KEYS[1], 'off', k)
+local first = last - k + 1
+for i = 1, k do
+  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], (first + i - 1) .. '-0', 'm', ARGV[8 + i])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local holders = tonumber(redis.call('HGET', KEYS[1], 'hc') or '0')
+redis.call('PEXPIRE', KEYS[2], holders > 0 and ARGV[3] or ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+-- News only when another process holds the session: one whose $hello comes after this reads it from the history.
+if holders > redis.call('HEXISTS', KEYS[1], 'h:' .. ARGV[6]) then
+  redis.call('PUBLISH', ARGV[7], 'a ' .. ARGV[6] .. ' ' .. ARGV[5] .. ' ' .. first .. '\\n' .. table.concat(ARGV, '\\n', 9))
+end
+return first
 `;
 
 /**
