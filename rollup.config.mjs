@@ -2,6 +2,7 @@
 //   dist/surewire.mjs / .cjs                  `surewire`: the client, codecs, errors (no runtime dependency)
 //   dist/surewire.socket.io.mjs / .cjs        `surewire/socket.io`: the transport (socket.io-client stays the app's)
 //   dist/surewire.server.mjs / .cjs           `surewire/server`: the reliable-delivery protocol for ws and socket.io servers (Node)
+//   dist/surewire.server.redis.mjs / .cjs     `surewire/server/redis`: the Redis store (the app passes its ioredis client)
 //   dist/surewire{,.socket.io,.server}.d.ts / .d.cts                     bundled declarations
 //   dist/surewire.umd.js, dist/surewire.min.js                  browser global `Surewire` (src/umd.ts)
 //   dist/surewire.socket.io.min.js            the same plus the transport and socket.io-client, inlined
@@ -17,7 +18,8 @@ const banner = `/*! surewire v${pkg.version} | MIT */`;
 
 // Dependencies and peers stay external in the ESM/CJS builds: the app installs them.
 const deps = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})];
-const external = (id) => deps.some((dep) => id === dep || id.startsWith(`${dep}/`));
+// Node's built-ins (the Redis store's node:crypto) too.
+const external = (id) => id.startsWith('node:') || deps.some((dep) => id === dep || id.startsWith(`${dep}/`));
 
 // TS target ES2022 keeps class fields native (see tsconfig.build.json).
 const ts = () => typescript({ tsconfig: './tsconfig.build.json', noEmitOnError: true });
@@ -71,6 +73,7 @@ export default [
   lib('src/index.ts', 'surewire'),
   lib('src/socket.io.ts', 'surewire.socket.io'),
   lib('src/server/index.ts', 'surewire.server'),
+  lib('src/server/redis.ts', 'surewire.server.redis'),
   {
     input: 'src/umd.ts',
     plugins: [ts()],
@@ -84,4 +87,5 @@ export default [
   types('src/index.ts', 'surewire'),
   types('src/socket.io.ts', 'surewire.socket.io'),
   types('src/server/index.ts', 'surewire.server'),
+  types('src/server/redis.ts', 'surewire.server.redis'),
 ];
