@@ -16,9 +16,9 @@ import { dts } from 'rollup-plugin-dts';
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const banner = `/*! surewire v${pkg.version} | MIT */`;
 
-// Dependencies and peers stay external in the ESM/CJS builds: the app installs them.
+// Dependencies and peers stay external in the ESM/CJS builds: the app installs them. So do Node's own
+// modules (the server entry's types name node:http).
 const deps = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})];
-// Node's built-ins (the Redis store's node:crypto) too.
 const external = (id) => id.startsWith('node:') || deps.some((dep) => id === dep || id.startsWith(`${dep}/`));
 
 // TS target ES2022 keeps class fields native (see tsconfig.build.json).

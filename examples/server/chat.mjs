@@ -123,9 +123,9 @@ export function chatServer({ chaos = { min: 2000, max: 5000 }, sessions = 10_000
   return {
     /** The `reliable()` server of `surewire/server`. */
     server,
-    /** Speaks the chat on a `ws` WebSocket; `chaos` terminates it after a while. */
-    ws(ws, { chaos: wanted = false } = {}) {
-      server.ws(ws);
+    /** Speaks the chat on a `ws` WebSocket (`request`: its upgrade request); `chaos` terminates it after a while. */
+    ws(ws, { chaos: wanted = false, request } = {}) {
+      server.ws(ws, request);
       live.set(ws, (w, payload) => w.readyState == 1 && w.send(JSON.stringify(['typing', payload])));
       const stop = wanted ? unleash(() => ws.terminate()) : () => {};
       ws.on('close', () => (live.delete(ws), stop()));

@@ -86,8 +86,11 @@ export async function startServer(port = Number(process.env.PORT) || 3000, host 
   });
 
   // The chat over a native WebSocket.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
-  wss.on('connection', (ws, req) => chat.ws(ws, { chaos: new URL(req.url ?? '/', 'http://x').searchParams.get('chaos') == '1' }));
+  // `maxPayload` as the helper's `maxFrame`: `ws` refuses a larger frame from its header, before buffering it.
+  const wss = new WebSocketServer({ noServer: true, ...chat.server.wsOptions });
+  wss.on('connection', (ws, req) =>
+    chat.ws(ws, { chaos: new URL(req.url ?? '/', 'http://x').searchParams.get('chaos') == '1', request: req }),
+  );
 
   http.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;

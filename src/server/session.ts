@@ -2,41 +2,99 @@
 // socketio.ts) turns a socket into a `Link`, feeds the `$` frames to `receive`, and calls `detach` when the
 // socket is gone. See PROTOCOL.md.
 import { CloseCode } from '../close-codes';
+import { OptionError } from '../errors';
+import { Bucket, Buckets } from './limits';
 import type { Store, StoreNews } from './store';
+
+/** What the app may know of a connection's peer, for `authenticate` and the rate limits. */
+export interface Peer {
+  /** ws: the HTTP upgrade request the app passed to `server.ws(socket, request)`. */
+  request?: unknown;
+  /** socket.io: `socket.handshake`. */
+  handshake?: unknown;
+  /** The remote address, when known: the key of the limits without `authenticate`. */
+  address?: string | undefined;
+}
 
 /** A socket as the engine sees it. */
 export interface Link {
   send(event: string, args: unknown[]): void;
+  /** Bytes written to the socket and not yet taken by the network (a client that does not read lets it grow). */
+  buffered(): number;
   close(code: number, reason: string): void;
+  readonly peer: Peer;
 }
 
-/** Session ids: chosen by the client, 1–64 characters of `[A-Za-z0-9_-]`. */
+/** Session ids the app names (`send`), and the client's with `authenticate`: 1–64 characters of `[A-Za-z0-9_-]`. */
 export const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** A client's session id without `authenticate`, where it is a bearer secret: at least 128 random bits (22 base64url characters). */
+export const BEARER_ID = /^[A-Za-z0-9_-]{22,64}$/;
+/**
+ * How far a client's sequence number may run ahead of the last one the server stored for the session
+ * (PROTOCOL.md): numbers may skip (the outbox dropped messages unsent), but no further than this.
+ */
+export const MAX_SEQ_JUMP = 1000;
+
+/**
+ * With a pipelined store, how many of a session's waiting messages may have their `accept` out ahead of their
+ * turn. It bounds what a process killed mid-burst loses: messages stored but not yet handed to the app.
+ */
+export const PIPELINE = 64;
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | undefined)?.then == 'function';
 
 const isCount = (n: unknown, min: number): n is number => Number.isSafeInteger(n) && (n as number) >= min;
 
+/** What a thrown request handler error tells the client: its message, never its stack. */
+const errorData = (e: unknown): unknown => (e instanceof Error ? e.message : (e ?? null));
+
+const V = CloseCode.violation;
+const T = CloseCode.tryAgain;
+/** The reason of a close for a frame that comes before `$hello`: most often a client without `reliable()`. */
+export const HELLO_FIRST = 'expected $hello first: add reliable() on the client';
+const FOREIGN = 'session belongs to another principal';
+
 export interface EngineOptions {
   store: Store;
   onMessage: (session: string, event: string, ...args: unknown[]) => unknown;
+  onRequest: ((session: string, event: string, ...args: unknown[]) => unknown) | undefined;
   onError: (error: unknown, session: string | undefined) => void;
+  /** The principal of a `$hello` (a non-empty string), or anything else to refuse it; may throw or be async. */
+  authenticate: ((session: string, peer: Peer) => unknown) | undefined;
   ackDelay: number;
   maxPending: number;
+  maxBuffered: number;
   helloTimeout: number | false;
+  maxSessionsPerPrincipal: number;
+  newSessionsPerSecond: number;
+  takeoversPerMinute: number;
 }
 
 /** One connection (one socket), from its first frame to its close. */
 export class Conn {
-  /** Set by `$hello`. */
+  /** Set once `$hello` is authenticated (the session may still refuse it: see `live`). */
   session: Session | undefined;
+  /** The principal `authenticate` named ('' without it). */
+  principal = '';
+  /** The key of the limits: the principal, or without `authenticate` the remote address. */
+  key = '';
+  /** Counted in the live sessions of `key`. */
+  counted = false;
+  /** `$hello` arrived. */
+  said = false;
   /** The offset the client sent in `$hello`. */
   hello = 0;
-  /** The `$welcome` (and replay) went out: live server messages and acks may follow. */
+  /** `$hello` said the client had this session before (its third argument). */
+  resuming = false;
+  /** The `$welcome` (and replay) went out: the session is this connection's; live messages and acks may follow. */
   live = false;
   closed = false;
+  /** Frames that came after `$hello` and before the `$welcome`, to handle once it is out. */
+  early: (() => void)[] = [];
   /** Client messages received on this connection and not yet stored and handled. */
   pending = 0;
+  /** Requests received on this connection and not answered yet. */
+  requests = 0;
   /** The highest offset sent on this connection (the `$welcome`'s included). */
   high = 0;
   /** The last sequence number acknowledged to this connection (the `$welcome`'s included). */
@@ -56,6 +114,8 @@ type Task = { conn: Conn; hello: true } | { conn: Conn; hello?: false; n: number
 /** The in-process state of a session: its serial queues, and a cache of the store's sequence number. */
 export interface Session {
   id: string;
+  /** The principal the store bound it to, once an `open` here said so. */
+  principal: string | undefined;
   /** The connection the session is attached to (the last `$hello`). */
   conn: Conn | undefined;
   /** The store's last sequence number, as read at the last `$hello` and kept up to date since. */
@@ -80,6 +140,8 @@ export interface Session {
   held: boolean;
   /** The highest sequence number told to the client (`$welcome`, `$ack`): `release` is settled when it covers `seq`. */
   told: number;
+  /** Takeovers allowed (by its own principal), made on the first. */
+  takeovers: Bucket | undefined;
 }
 
 export class Engine {
@@ -87,10 +149,15 @@ export class Engine {
   readonly #sessions = new Map<string, Session>();
   readonly #conns = new Set<Conn>();
   readonly #busy = new Set<Promise<unknown>>();
+  /** Live sessions per limit key (principal or address). */
+  readonly #live = new Map<string, number>();
+  readonly #newSessions: Buckets;
   #closed = false;
 
   constructor(o: EngineOptions) {
     this.#o = o;
+    // Bursts of up to 10 seconds' worth.
+    this.#newSessions = new Buckets(o.newSessionsPerSecond, Math.max(1, o.newSessionsPerSecond * 10));
   }
 
   /** A new socket: starts the wait for `$hello`. */
@@ -103,7 +170,14 @@ export class Engine {
     }
     this.#conns.add(conn);
     const t = this.#o.helloTimeout;
-    if (t !== false) conn.helloTimer = setTimeout(() => this.close(conn, CloseCode.violation, 'no $hello in time'), t);
+    if (t !== false)
+      conn.helloTimer = setTimeout(
+        () =>
+          conn.said
+            ? this.close(conn, T, 'no $welcome in time: authentication or the store is slow')
+            : this.close(conn, V, 'no $hello in time: add reliable() on the client'),
+        t,
+      );
     return conn;
   }
 
@@ -126,70 +200,152 @@ export class Engine {
     clearTimeout(conn.helloTimer);
     clearTimeout(conn.ackTimer);
     conn.helloTimer = conn.ackTimer = undefined;
-    const s = conn.session;
-    if (s && s.conn == conn) {
-      s.conn = undefined;
-      s.unwatch?.();
-      s.unwatch = undefined;
+    conn.early = [];
+    if (conn.counted) {
+      const n = this.#live.get(conn.key)! - 1;
+      if (n) this.#live.set(conn.key, n);
+      else this.#live.delete(conn.key);
     }
+    const s = conn.session;
+    if (s && s.conn == conn) s.conn = undefined;
     if (s) this.#forget(s);
   }
 
-  /** Whether a connection said `$hello` (so non-protocol frames may pass to the app). */
-  greeted(conn: Conn): boolean {
-    return !!conn.session;
+  /**
+   * Runs `fn` (the handling of a frame that is not `$hello`) once the connection's `$welcome` is out: at
+   * once, or later if the `$hello` is still being authenticated and checked. Before any `$hello`, the
+   * connection is closed instead.
+   */
+  admit(conn: Conn, fn: () => void): void {
+    if (conn.closed || this.#closed) return;
+    if (conn.live) return fn();
+    if (!conn.said) return this.close(conn, V, HELLO_FIRST);
+    if (conn.early.length >= this.#o.maxPending) return this.close(conn, T, 'flood: too many frames before the $welcome');
+    conn.early.push(fn);
+  }
+
+  /** The session of a connection, once welcomed (a refused `$hello` names none). */
+  sessionOf(conn: Conn): string | undefined {
+    return conn.live ? conn.session!.id : undefined;
+  }
+
+  /** The principal of a session active in this process. */
+  principal(id: string): string | undefined {
+    return this.#sessions.get(id)?.principal;
+  }
+
+  /**
+   * A request (a frame with an id, or a socket.io event with an acknowledgement) on a welcomed connection:
+   * answered by `onRequest` through `reply`, its result or, if it throws, the error's message.
+   */
+  request(conn: Conn, event: string, args: unknown[], reply: (failed: boolean, value: unknown) => void): void {
+    const handler = this.#o.onRequest!;
+    const id = conn.session!.id;
+    if (++conn.requests > this.#o.maxPending) return this.close(conn, T, 'flood: too many requests in progress');
+    const done = (failed: boolean, value: unknown): void => {
+      conn.requests--;
+      if (conn.closed) return;
+      try {
+        reply(failed, failed ? errorData(value) : value);
+      } catch (e) {
+        this.#o.onError(e, id);
+      }
+    };
+    let r: unknown;
+    try {
+      r = handler(id, event, ...args);
+    } catch (e) {
+      return done(true, e);
+    }
+    if (isThenable(r))
+      this.#track(
+        Promise.resolve(r).then(
+          (v) => done(false, v),
+          (e: unknown) => done(true, e),
+        ),
+      );
+    else done(false, r);
   }
 
   /** A protocol frame (an event whose name starts with `$`) from a connection. */
   receive(conn: Conn, event: string, args: unknown[]): void {
     // A closing server takes nothing new: what it does not acknowledge, the client resends elsewhere.
     if (conn.closed || this.#closed) return;
-    const V = CloseCode.violation;
-    if (event == '$hello') {
-      if (conn.session) return this.close(conn, V, 'second $hello');
-      const [id, offset] = args;
-      if (typeof id != 'string' || !SESSION_ID.test(id)) return this.close(conn, V, 'malformed $hello: bad session id');
-      if (!isCount(offset, 0)) return this.close(conn, V, 'malformed $hello: bad offset');
-      clearTimeout(conn.helloTimer);
-      conn.helloTimer = undefined;
-      const s = this.#session(id);
-      const old = s.conn;
-      conn.session = s;
-      conn.hello = offset;
-      s.conn = conn;
-      if (old) this.close(old, CloseCode.goingAway, 'session taken over');
-      // Before the $hello's read: news from other processes (a message appended there) cannot fall between.
-      s.unwatch ??= this.#o.store.watch?.(id, (news) => this.#news(s, news));
-      this.#enqueue(s, { conn, hello: true });
-      return;
-    }
-    const s = conn.session;
-    if (!s) return this.close(conn, V, 'expected $hello first');
+    if (event == '$hello') return this.#hello(conn, args);
+    if (!conn.live) return this.admit(conn, () => this.receive(conn, event, args));
+    const s = conn.session!;
     if (event == '$m') {
       const n = args[0];
       const name = args[1];
-      if (!isCount(n, 1)) return this.close(conn, V, 'malformed $m: bad sequence number');
+      if (!isCount(n, 1)) return this.close(conn, V, 'malformed $m: the sequence number must be a safe integer >= 1');
       if (typeof name != 'string' || !name || name[0] == '$') return this.close(conn, V, 'malformed $m: bad event name');
-      if (++conn.pending > this.#o.maxPending) return this.close(conn, CloseCode.tryAgain, 'flood: too many messages awaiting the store');
+      if (++conn.pending > this.#o.maxPending) return this.close(conn, T, 'flood: too many messages awaiting the store');
       this.#enqueue(s, { conn, n, event: name, args: args.slice(2) });
     } else if (event == '$ack') {
       const [n] = args;
-      if (!isCount(n, 0)) return this.close(conn, V, 'malformed $ack');
+      if (!isCount(n, 0)) return this.close(conn, V, 'malformed $ack: the offset must be a safe integer >= 0');
       if (n > Math.max(conn.high, conn.hello)) return this.close(conn, V, `$ack ${n} beyond the last offset sent (${conn.high})`);
-      // An ack up to the hello's offset may arrive before the $welcome (a client's timer from the last
-      // connection): it says nothing new. Past the $welcome, it lets the store trim.
-      if (conn.live && n <= conn.high && n > s.trimTo) this.#trim(s, n);
+      // An ack up to the hello's offset may come first (a client's timer from the last connection): it says
+      // nothing new. Past the $welcome, it lets the store trim.
+      if (n <= conn.high && n > s.trimTo) this.#trim(s, n);
     } else {
       this.close(conn, V, `unknown event ${event.slice(0, 40)}`);
     }
+  }
+
+  /** `$hello`: checked, then authenticated, then queued on its session (which checks the principal). */
+  #hello(conn: Conn, args: unknown[]): void {
+    if (conn.said) return this.close(conn, V, 'second $hello');
+    const [id, offset, resuming] = args;
+    const auth = this.#o.authenticate;
+    if (typeof id != 'string' || !(auth ? SESSION_ID : BEARER_ID).test(id))
+      return this.close(conn, V, `malformed $hello: the session id must be ${auth ? 1 : 22}-64 characters of [A-Za-z0-9_-]`);
+    if (!isCount(offset, 0)) return this.close(conn, V, 'malformed $hello: the offset must be a safe integer >= 0');
+    conn.said = true;
+    conn.hello = offset;
+    conn.resuming = resuming === true;
+    const { address } = conn.link.peer;
+    if (!auth) return this.#join(conn, id, '', address ?? '');
+    const failed = (e: unknown): void => {
+      this.#o.onError(e, id);
+      this.close(conn, CloseCode.internal, 'authentication failed');
+    };
+    let p: unknown;
+    try {
+      p = auth(id, conn.link.peer);
+    } catch (e) {
+      return failed(e);
+    }
+    // Not tracked: `close()` does not wait for an app's authentication, whose answer then finds the engine closed.
+    if (isThenable(p)) Promise.resolve(p).then((v) => this.#join(conn, id, v, v), failed);
+    else this.#join(conn, id, p, p);
+  }
+
+  /** The principal is known: the `$hello` joins its session's queue, unless the session is known here to be someone else's. */
+  #join(conn: Conn, id: string, principal: unknown, key: unknown): void {
+    if (conn.closed || this.#closed) return;
+    // Without `authenticate` everyone is '' ; with it, '' is no one.
+    if (typeof principal != 'string' || (!principal && this.#o.authenticate))
+      return this.close(conn, V, 'not authenticated: authenticate() refused this $hello');
+    const known = this.#sessions.get(id);
+    // Refused without touching the session: its queue, its connection and its store calls go on as they were.
+    if (known?.principal !== undefined && known.principal !== principal) return this.close(conn, V, FOREIGN);
+    conn.principal = principal;
+    conn.key = key as string;
+    const s = (conn.session = known ?? this.#session(id));
+    // Before the $hello's read: news from other processes (a message appended there) cannot fall between.
+    s.unwatch ??= this.#o.store.watch?.(id, (news) => this.#news(s, news));
+    this.#enqueue(s, { conn, hello: true });
   }
 
   /** Appends a server → client message to the session's history, and delivers it if the session is live here. */
   send(id: string, event: string, args: unknown[]): Promise<number> {
     // A session known here has a valid id already.
     let s = this.#sessions.get(id);
-    if (!s && (typeof id != 'string' || !SESSION_ID.test(id))) return Promise.reject(new TypeError(`surewire: send: bad session id ${JSON.stringify(id)}`));
-    if (typeof event != 'string' || !event || event[0] == '$') return Promise.reject(new TypeError(`surewire: send: bad event name ${JSON.stringify(event)} (names starting with $ are the protocol's)`));
+    if (!s && (typeof id != 'string' || !SESSION_ID.test(id)))
+      return Promise.reject(new OptionError('session', id, 'a session id of 1-64 characters of [A-Za-z0-9_-]'));
+    if (typeof event != 'string' || !event || event[0] == '$')
+      return Promise.reject(new OptionError('event', event, 'a non-empty event name not starting with $ (such names are the protocol\'s)'));
     s ??= this.#session(id);
     const { store } = this.#o;
     let r: number | Promise<number>;
@@ -222,7 +378,7 @@ export class Engine {
   #next(c: Conn, offset: number, event: string, args: unknown[]): boolean {
     if (offset != c.high + 1) return false;
     c.high = offset;
-    c.link.send('$m', [offset, event, ...args]);
+    this.#put(c, '$m', [offset, event, ...args]);
     return true;
   }
 
@@ -301,7 +457,25 @@ export class Engine {
   #session(id: string): Session {
     let s = this.#sessions.get(id);
     if (!s) {
-      s = { id, conn: undefined, seq: null, handled: null, inbox: [], running: false, out: Promise.resolve(), outCount: 0, trimTo: 0, trimQueued: false, held: false, told: 0, issued: null, ahead: 0, unwatch: undefined };
+      s = {
+        id,
+        principal: undefined,
+        conn: undefined,
+        seq: null,
+        handled: null,
+        inbox: [],
+        running: false,
+        out: Promise.resolve(),
+        outCount: 0,
+        trimTo: 0,
+        trimQueued: false,
+        held: false,
+        told: 0,
+        takeovers: undefined,
+        issued: null,
+        ahead: 0,
+        unwatch: undefined,
+      };
       this.#sessions.set(id, s);
     }
     return s;
@@ -313,7 +487,11 @@ export class Engine {
    */
   #forget(s: Session): void {
     if (s.conn || s.running || s.inbox.length || s.outCount || this.#sessions.get(s.id) != s) return;
-    if (!s.held) return void this.#sessions.delete(s.id);
+    if (!s.held) {
+      s.unwatch?.();
+      s.unwatch = undefined;
+      return void this.#sessions.delete(s.id);
+    }
     s.held = false;
     const release = this.#o.store.release;
     if (!release) return this.#forget(s);
@@ -396,9 +574,12 @@ export class Engine {
    */
   #prefetch(s: Session): void {
     if (!this.#o.store.pipelined) return;
-    for (let i = s.ahead; i < s.inbox.length; i++) {
+    for (let i = s.ahead; i < s.inbox.length && i < PIPELINE; i++) {
       const t = s.inbox[i]!;
       if (t.hello) return;
+      // A jump too far is closed for in its turn (`#message`), and nothing after it goes out.
+      const base = s.issued ?? (t.conn.resuming ? null : 0);
+      if (base !== null && t.n > base + MAX_SEQ_JUMP) return;
       s.ahead = i + 1;
       if (t.stored || !t.conn.live || t.conn.closed || (s.issued != null && t.n <= s.issued)) continue;
       s.issued = t.n;
@@ -463,30 +644,65 @@ export class Engine {
     this.close(conn, CloseCode.tryAgain, 'store failed');
   }
 
-  /** `$hello` → `$welcome`, then the replay, on the outgoing queue so that no live message slips between. */
+  /**
+   * `$hello` → the store opens the session for the principal, the limits are checked, then `$welcome` and
+   * the replay, on the outgoing queue so that no live message slips between. A `$hello` refused here (another
+   * principal's session, a limit) changes nothing of the session.
+   */
   #welcome(s: Session, conn: Conn): void | Promise<void> {
     const { store } = this.#o;
     return this.#out(s, async () => {
       if (conn.closed) return;
-      const rec = await store.open(s.id, '', true);
+      const bucket = this.#newSessions.get(conn.key);
+      const create = bucket.ready();
+      const rec = await store.open(s.id, conn.principal, create);
+      if (rec && rec.principal === conn.principal) {
+        // Held from now on, even if this connection is gone already: `#forget` releases it.
+        s.held = true;
+        s.principal = rec.principal;
+        if (rec.fresh) bucket.take();
+      }
       if (conn.closed) return;
-      if (!rec) return this.close(conn, CloseCode.tryAgain, 'no room for a new session');
-      s.held = true;
+      if (!rec) return this.close(conn, T, create ? 'server full: no room for a new session' : 'too many new sessions: try again later');
+      if (rec.principal !== conn.principal) return this.close(conn, V, FOREIGN);
+      const old = s.conn;
+      if (old) {
+        // The same principal takes its session over (a reload, a half-open connection): at a bounded rate.
+        s.takeovers ??= new Bucket(this.#o.takeoversPerMinute / 60, 5);
+        if (!s.takeovers.take()) return this.close(conn, T, 'session taken over too often: try again later');
+        this.close(old, CloseCode.goingAway, 'session taken over');
+      } else if ((this.#live.get(conn.key) ?? 0) >= this.#o.maxSessionsPerPrincipal) {
+        return this.close(conn, T, 'too many sessions for this principal');
+      }
+      s.conn = conn;
+      conn.counted = true;
+      this.#live.set(conn.key, (this.#live.get(conn.key) ?? 0) + 1);
       s.seq = s.handled = s.issued = rec.seq;
       const last = rec.offset;
       const from = conn.hello;
+      // A client that had this session (`resuming`) finds it created anew: the server lost it, and with it
+      // whatever it held for the client; its offsets mean nothing here now.
+      const lost = rec.fresh && conn.resuming;
       // Nothing to replay when the client is where the server is; otherwise the history must reach back.
-      const replay = from == last ? [] : from < last ? await store.since(s.id, from) : undefined;
+      const replay = lost ? undefined : from == last ? [] : from < last ? await store.since(s.id, from) : undefined;
       if (conn.closed) return;
-      conn.link.send('$welcome', [s.seq, last, !!replay]);
+      this.#put(conn, '$welcome', [s.seq, last, !!replay]);
       s.told = Math.max(s.told, s.seq ?? 0);
       conn.high = last;
       conn.acked = s.seq ?? 0;
+      // The replay, paced: a long history never fills more than half of `maxBuffered`, so the live messages
+      // after it have room, and a slow reader gets it all on one connection.
       for (const m of replay ?? []) {
-        conn.link.send('$m', [m.offset, m.event, ...m.args]);
+        if (conn.link.buffered() > this.#o.maxBuffered / 2 && !(await this.#drained(conn))) return;
+        this.#put(conn, '$m', [m.offset, m.event, ...m.args]);
         if (m.offset > conn.high) conn.high = m.offset;
       }
       conn.live = true;
+      clearTimeout(conn.helloTimer);
+      conn.helloTimer = undefined;
+      const early = conn.early;
+      conn.early = [];
+      for (const fn of early) if (!conn.closed) fn();
       // News of a message appended elsewhere came during the read: what the read missed is pulled now.
       if (conn.pulling) this.#pull(s, conn);
     });
@@ -501,7 +717,11 @@ export class Engine {
       conn.again = true;
       return this.#ack(conn);
     }
-    // Any number above the stored one is new: numbers may skip (a message the client's outbox dropped unsent).
+    // Any number above the stored one is new: numbers may skip (a message the client's outbox dropped unsent),
+    // but not past what the client could have numbered. A client that had the session before and finds it
+    // new here (`seq` null) goes on with its own numbers: its first one sets the start.
+    const base = s.seq ?? (conn.resuming ? null : 0);
+    if (!t.stored && base !== null && n > base + MAX_SEQ_JUMP) return this.close(conn, V, `$m ${n} jumps more than ${MAX_SEQ_JUMP} past ${base}`);
     // Stored first, then handed to the app: a store failure leaves the handler uncalled and the client resends.
     // (One that went out ahead of its turn was checked against the numbers that went out before it.)
     if (!t.stored) s.issued = n;
@@ -538,6 +758,30 @@ export class Engine {
     return isThenable(done) ? Promise.resolve(done).then(handled, failed) : handled();
   }
 
+  /**
+   * Sends a frame, unless the client does not take what it was sent: past `maxBuffered` bytes waiting, the
+   * connection closes with 1013 instead (the client gets server messages from the history when it is back).
+   */
+  #put(conn: Conn, event: string, args: unknown[]): void {
+    if (conn.closed) return;
+    const waiting = conn.link.buffered();
+    if (waiting > this.#o.maxBuffered) return this.close(conn, T, `the client reads too slowly (${waiting} bytes waiting)`);
+    conn.link.send(event, args);
+  }
+
+  /**
+   * Waits until at most half of `maxBuffered` waits towards the client; false (and the connection closed
+   * with 1013) if that takes longer than `helloTimeout` (10 s without one).
+   */
+  async #drained(conn: Conn): Promise<boolean> {
+    const until = Date.now() + (this.#o.helloTimeout || 10_000);
+    while (!conn.closed && conn.link.buffered() > this.#o.maxBuffered / 2) {
+      if (Date.now() > until) return this.close(conn, T, 'the client reads too slowly'), false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return !conn.closed;
+  }
+
   /** Schedules one cumulative `$ack` for everything handled so far: one per `ackDelay` at most. */
   #ack(conn: Conn): void {
     if (conn.closed || conn.ackTimer) return;
@@ -551,7 +795,7 @@ export class Engine {
     if (conn.closed || h == null || !(h > conn.acked || conn.again)) return;
     conn.again = false;
     conn.acked = h;
-    conn.link.send('$ack', [h]);
+    this.#put(conn, '$ack', [h]);
     conn.session!.told = Math.max(conn.session!.told, h);
   }
 }

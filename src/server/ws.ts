@@ -1,6 +1,8 @@
 // The `ws` adapter: a `ws` WebSocket (or anything shaped like one) becomes a protocol connection.
+import type { IncomingMessage } from 'node:http';
 import type { Codec, Packet } from '../codec';
 import { CloseCode } from '../close-codes';
+import { SurewireError } from '../errors';
 import type { Conn, Engine } from './session';
 
 /**
@@ -9,6 +11,8 @@ import type { Conn, Engine } from './session';
  */
 export interface WsSocket {
   readonly readyState: number;
+  /** Bytes queued towards the peer and not yet written to the network (read to bound a slow reader). */
+  readonly bufferedAmount?: number;
   send(data: string | ArrayBufferLike | ArrayBufferView): void;
   close(code?: number, reason?: string): void;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- `ws`'s own listener types
@@ -26,6 +30,8 @@ export interface FrameInfo {
 export interface WsAdapterOptions {
   codec: Codec<unknown>;
   maxFrame: number;
+  /** Set when requests go to `onRequest` rather than `onFrame`. */
+  requests: boolean;
   heartbeat: false | { ping: string; pong: string };
   onFrame: ((ws: WsSocket, frame: string | Buffer, info: FrameInfo) => void) | undefined;
   onError: (error: unknown, session: string | undefined) => void;
@@ -53,7 +59,7 @@ const soon: (fn: () => void) => void =
   typeof process == 'object' && typeof process.nextTick == 'function' ? (fn) => process.nextTick(fn) : (fn) => queueMicrotask(fn);
 
 /** Wires one `ws` socket to the engine. */
-export function attachWs(engine: Engine, ws: WsSocket, o: WsAdapterOptions): Conn {
+export function attachWs(engine: Engine, ws: WsSocket, request: IncomingMessage | undefined, o: WsAdapterOptions): Conn {
   const { codec } = o;
   // The frames sent in one go (the echoes and acknowledgements of the messages of one TCP chunk, a replay)
   // leave in one write: the socket is corked at the first and uncorked once the current callback and its
@@ -65,6 +71,8 @@ export function attachWs(engine: Engine, ws: WsSocket, o: WsAdapterOptions): Con
     socket!.uncork();
   };
   const conn = engine.attach({
+    peer: { request, address: request?.socket?.remoteAddress },
+    buffered: () => ws.bufferedAmount ?? 0,
     send(event, args) {
       if (ws.readyState != OPEN) return;
       if (socket && !corked) {
@@ -72,7 +80,14 @@ export function attachWs(engine: Engine, ws: WsSocket, o: WsAdapterOptions): Con
         socket.cork();
         soon(uncork);
       }
-      ws.send(codec.encode({ event, args }) as string);
+      let frame;
+      try {
+        frame = codec.encode({ event, args });
+      } catch (e) {
+        // An app message the codec cannot write (a cycle, nesting deeper than the stack): never sent, but said.
+        return o.onError(new SurewireError('encode', `could not encode ${event} ${String(args[0])}: not sent`, e), conn.session?.id);
+      }
+      ws.send(frame as string);
     },
     close(code, reason) {
       // A close reason is at most 123 bytes.
@@ -110,12 +125,18 @@ export function attachWs(engine: Engine, ws: WsSocket, o: WsAdapterOptions): Con
       if (p!.id != null || !Array.isArray(p!.args)) return engine.close(conn, CloseCode.violation, `malformed ${event.slice(0, 40)}`);
       return engine.receive(conn, event, p!.args);
     }
-    if (!engine.greeted(conn)) return engine.close(conn, CloseCode.violation, 'expected $hello first');
-    try {
-      o.onFrame?.(ws, frame, { session: conn.session!.id, packet: p });
-    } catch (e) {
-      o.onError(e, conn.session!.id);
-    }
+    engine.admit(conn, () => {
+      const session = conn.session!.id;
+      if (o.requests && p?.id != null && typeof event == 'string')
+        return engine.request(conn, event, p.args, (failed, value) => {
+          if (ws.readyState == OPEN) ws.send(codec.encode(failed ? { id: p!.id!, args: [], error: value } : { id: p!.id!, args: [value] }) as string);
+        });
+      try {
+        o.onFrame?.(ws, frame, { session, packet: p });
+      } catch (e) {
+        o.onError(e, session);
+      }
+    });
   };
   return conn;
 }

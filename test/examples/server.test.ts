@@ -221,7 +221,7 @@ describe('the demo chat over /ws', () => {
 
   it('sends typing to the others in the room only, as a plain event that is never stored', async () => {
     const { port } = await serve();
-    const raw = await rawMember(port, 'raw-session', 'lobby', 'raw');
+    const raw = await rawMember(port, 'raw-session-of-22-chars', 'lobby', 'raw');
     const bob = member(port, { nick: 'bob' });
     const cy = member(port, { nick: 'cy', room: 'kitchen' });
     await joined(bob, cy);

@@ -3,6 +3,7 @@
 // scenario cuts, stalls, or whose server side it terminates; and a real surewire client through the proxy.
 // Everything is written once and parameterised by the transport.
 import { afterEach, beforeEach, expect } from 'vitest';
+import type { IncomingMessage } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { io } from 'socket.io-client';
 import type { Socket as SioServerSocket } from 'socket.io';
@@ -110,10 +111,10 @@ export async function startRig(o: RigOptions): Promise<Rig & { fins: number }> {
   const rig = { received, server, fins: 0 } as Rig & { fins: number };
   let port: number;
   if (o.transport == 'ws') {
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, ...server?.wsOptions });
     await new Promise<void>((resolve) => wss.once('listening', resolve));
-    wss.on('connection', (ws: WebSocket) => {
-      if (server) return server.ws(ws);
+    wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+      if (server) return server.ws(ws, req);
       ws.on('error', () => {});
       ws.on('message', (data) => {
         const text = String(data);

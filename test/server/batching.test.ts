@@ -54,7 +54,7 @@ function echoServer(store: Store = memoryStore()): { server: ReliableServer; err
 async function welcomed(server: ReliableServer, corkable = true) {
   const f = fakeWs(corkable);
   server.ws(f.ws);
-  f.frame(['$hello', 'batch', 0]);
+  f.frame(['$hello', 'batch-session-0123456789', 0]);
   while (!f.frames().length) await tick();
   expect(JSON.parse(f.frames()[0]!)).toEqual(['$welcome', null, 0, true]);
   await tick();

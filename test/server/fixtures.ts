@@ -42,9 +42,9 @@ export async function serveWs(o: Partial<ReliableServerOptions> = {}): Promise<S
     onMessage: (s, e, ...a) => (handled.push([s, e, ...a]), o.onMessage?.(s, e, ...a)),
     store,
   });
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, ...server.wsOptions });
   await new Promise<void>((resolve) => wss.once('listening', resolve));
-  wss.on('connection', (ws) => server.ws(ws));
+  wss.on('connection', (ws, req) => server.ws(ws, req));
   const port = (wss.address() as { port: number }).port;
   cleanup(async () => {
     await server.close();
@@ -101,6 +101,6 @@ export function flakyStore(
   }) as never;
 }
 
-/** A fresh valid session id. */
+/** A fresh valid session id: 22 characters or more, as the server wants without `authenticate`. */
 let sessions = 0;
-export const sid = (name = 's'): string => `${name}-${process.pid}-${++sessions}`;
+export const sid = (name = 's'): string => `${name}-${process.pid}-${++sessions}-`.padEnd(30, 'x');

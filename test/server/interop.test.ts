@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
 import { Surewire } from '../../src/client';
+import { RemoteError } from '../../src/errors';
 import { reliable as reliableClient } from '../../src/reliable';
 import { socketIo } from '../../src/socket.io';
 import { reliable } from '../../src/server';
@@ -47,6 +48,21 @@ describe('surewire client ↔ surewire/server', () => {
     expect(got).toEqual(Array.from({ length: pushed }, (_, i) => i + 1));
     expect(gaps).toEqual([]);
     expect(opens).toBe(11);
+  });
+
+  it('over ws: request() is answered by onRequest; a throw rejects with a RemoteError carrying the message', async () => {
+    const { url } = await serveWs({
+      onRequest: async (_session, event, ...args) => {
+        if (event == 'sum') return (args as number[]).reduce((a, b) => a + b, 0);
+        throw new Error('no such room');
+      },
+    });
+    const c = new Surewire(url, { WebSocket: NodeWebSocket, reliable: reliableClient(), ...fast });
+    cleanup(() => c.close());
+    expect(await c.request('sum', 1, 2, 3)).toBe(6);
+    const e = await c.request('join', 'nowhere').catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(RemoteError);
+    expect((e as RemoteError).data).toBe('no such room');
   });
 
   it('over socket.io: every message once and in order both ways, across 5 cuts', async () => {
