@@ -130,6 +130,8 @@ export interface Session {
   outCount: number;
   trimTo: number;
   trimQueued: boolean;
+  /** News of a message appended elsewhere came while no connection here was welcomed: pull at the next `$welcome`. */
+  behind: boolean;
   /** The highest sequence number whose `accept` went out (a pipelined store): the duplicate check of the next. */
   issued: number | null;
   /** Tasks at the head of the inbox that `#prefetch` has looked at already. */
@@ -352,6 +354,8 @@ export class Engine {
     if (store.pipelined) {
       // The append goes out now, not one round trip after the one before; deliveries keep their order.
       const offset = Promise.resolve().then(() => store.append(id, event, args));
+      // Observed at once: its failure rejects this send (below), also when earlier work delays that.
+      offset.catch(() => {});
       return Promise.resolve(this.#out(s, () => offset.then((o) => this.#appended(s, o, event, args))));
     }
     try {
@@ -403,17 +407,16 @@ export class Engine {
   /** News of a session from another process sharing the store (`Store.watch`). */
   #news(s: Session, news: StoreNews): void {
     const c = s.conn;
-    if (!c || c.closed) return;
-    if (news.type == 'takeover') return this.close(c, CloseCode.goingAway, 'session taken over');
-    if (news.type == 'lost') return this.close(c, CloseCode.tryAgain, 'store lost track of other processes');
-    // Before the $welcome went out, its read (or the pull at its end) covers the message.
-    if (c.live && news.offset > c.high && !this.#next(c, news.offset, news.event, news.args)) this.#pull(s, c);
-    else if (!c.live) c.pulling = true;
+    if (news.type == 'takeover') return void (c && this.close(c, CloseCode.goingAway, 'session taken over'));
+    if (news.type == 'lost') return void (c && this.close(c, T, 'store lost track of other processes'));
+    // Before a $welcome went out (a $hello's read in progress), the pull at its end covers the message.
+    if (!c?.live || c.closed) s.behind = true;
+    else if (news.offset > c.high && !this.#next(c, news.offset, news.event, news.args)) this.#pull(s, c);
   }
 
   /** Delivers what other processes appended after this connection's last offset, in order, from the store. */
   #pull(s: Session, c: Conn): void {
-    if (c.pulling && c.live) return;
+    if (c.pulling) return;
     c.pulling = true;
     const failed = (e: unknown): void => {
       this.#o.onError(e, s.id);
@@ -472,6 +475,7 @@ export class Engine {
         held: false,
         told: 0,
         takeovers: undefined,
+        behind: false,
         issued: null,
         ahead: 0,
         unwatch: undefined,
@@ -704,7 +708,7 @@ export class Engine {
       conn.early = [];
       for (const fn of early) if (!conn.closed) fn();
       // News of a message appended elsewhere came during the read: what the read missed is pulled now.
-      if (conn.pulling) this.#pull(s, conn);
+      if (s.behind) (s.behind = false), this.#pull(s, conn);
     });
   }
 
