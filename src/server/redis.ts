@@ -1,7 +1,7 @@
 // `surewire/server/redis`: a `Store` in Redis, so that several server processes share their sessions, and
 // the news that carries a message appended on one process to the connection held by another. It imports no
 // Redis client: the app passes its own ioredis client in. See docs/redis.md.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { OptionError, SurewireError } from '../errors';
 import type { SessionRecord, Store, StoredMessage, StoreNews } from './store';
 import { ACCEPT, APPEND, OPEN, RELEASE, SINCE } from './redis/scripts';
@@ -13,8 +13,7 @@ import { ACCEPT, APPEND, OPEN, RELEASE, SINCE } from './redis/scripts';
 export interface RedisClient {
   /** ioredis's connection state: `'ready'` when commands go out at once. */
   readonly status?: string;
-  readonly options?: { readonly autoResendUnfulfilledCommands?: boolean | undefined };
-  evalsha(sha: string, keys: number, ...args: (string | number)[]): Promise<unknown>;
+  readonly options?: { readonly autoResendUnfulfilledCommands?: boolean | undefined; readonly enableAutoPipelining?: boolean | undefined };
   eval(script: string, keys: number, ...args: (string | number)[]): Promise<unknown>;
   xtrim(key: string, strategy: 'MINID', threshold: string | number): Promise<unknown>;
   zrangebyscore(key: string, min: string | number, max: string | number): Promise<string[]>;
@@ -51,6 +50,12 @@ export interface RedisStoreOptions {
    * 1013 and tries again later), after dropping the entries of sessions whose record has expired. @default 1000000
    */
   sessions?: number;
+  /**
+   * A call to Redis not answered within this many ms fails (the connection is closed with 1013, the client
+   * retries); it may still run in Redis later (see docs/redis.md: calls in doubt). Calls wait at most this
+   * long for a client that is still connecting. @default 5000
+   */
+  timeout?: number;
 }
 
 /** `redisStore()`'s store: a `Store`, plus `close()`. */
@@ -74,17 +79,15 @@ const posInt = (name: string, v: unknown, min: number): number => {
 const failed = (what: string, cause: unknown): SurewireError =>
   new SurewireError('store', `redisStore: ${what} failed (${(cause as Error)?.message ?? String(cause)}); the connection is closed with 1013 and the client retries`, cause);
 
-/** A script run by its SHA1, loaded again with EVAL when Redis does not know it (after a restart, a flush). */
+/**
+ * A script, sent whole with EVAL (Redis keeps it compiled, by its SHA1). Not EVALSHA: after a restart or a
+ * flush Redis answers NOSCRIPT, and a call sent again with EVAL would run after calls sent after it: a burst
+ * of one session would be stored out of order. Sent once per burst, the text costs little.
+ */
 class Script {
-  readonly #sha: string;
-  constructor(readonly lua: string) {
-    this.#sha = createHash('sha1').update(lua).digest('hex');
-  }
+  constructor(readonly lua: string) {}
   run(c: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
-    return c.evalsha(this.#sha, keys.length, ...keys, ...args).catch((e: Error) => {
-      if (!String(e?.message).startsWith('NOSCRIPT')) throw e;
-      return c.eval(this.lua, keys.length, ...keys, ...args);
-    });
+    return c.eval(this.lua, keys.length, ...keys, ...args);
   }
 }
 
@@ -104,8 +107,8 @@ interface Watch {
  * A `Store` in Redis (see docs/redis.md for the data layout and its limits), for `reliable({ store })`: every
  * process of an app shares sessions, deduplication and history through it, and a message sent on one process
  * reaches the client connected to another (Redis pub/sub carries the news). Give it an ioredis client created
- * with `autoResendUnfulfilledCommands: false` (a command resent after a reconnect could store a message twice);
- * `enableAutoPipelining: true` sends the commands of one tick in one write.
+ * with `autoResendUnfulfilledCommands: false` (a command resent after a reconnect could store a message twice),
+ * and without `enableAutoPipelining` (the store batches its own calls: one script call per session per tick).
  *
  * While Redis is unreachable every call fails at once (`SurewireError` with code `'store'`): the helper closes
  * the connections concerned with 1013 and the clients come back with backoff; nothing is acknowledged that
@@ -115,11 +118,11 @@ interface Watch {
  * import Redis from 'ioredis';
  * import { reliable } from 'surewire/server';
  * import { redisStore } from 'surewire/server/redis';
- * const store = redisStore(new Redis(process.env.REDIS_URL, { autoResendUnfulfilledCommands: false, enableAutoPipelining: true }));
+ * const store = redisStore(new Redis(process.env.REDIS_URL, { autoResendUnfulfilledCommands: false }));
  * const server = reliable({ store, onMessage });
  */
 export function redisStore(client: RedisClient, options: RedisStoreOptions = {}): RedisStore {
-  if (typeof client?.evalsha != 'function' || typeof client.duplicate != 'function')
+  if (typeof client?.eval != 'function' || typeof client.duplicate != 'function')
     throw new OptionError('redisStore(client)', client, 'an ioredis client (`new Redis(url)` from the `ioredis` package)');
   if (client.options?.autoResendUnfulfilledCommands !== false)
     throw new OptionError(
@@ -127,12 +130,19 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
       client.options?.autoResendUnfulfilledCommands,
       'false: ioredis resends unanswered commands after a reconnect, which could store a message twice; create the client with `autoResendUnfulfilledCommands: false`',
     );
+  if (client.options?.enableAutoPipelining)
+    throw new OptionError(
+      'redisStore(client).options.enableAutoPipelining',
+      true,
+      'false: ioredis runs one auto-pipeline at a time, and one cut off by a reconnect never settles when unanswered commands are not resent, so every later command would wait forever; the store batches its own calls',
+    );
   const prefix = options.prefix ?? 'surewire:';
   if (typeof prefix != 'string') throw new OptionError('redisStore.prefix', prefix, 'a string');
   const history = posInt('history', options.history ?? 1000, 0);
   const ttl = posInt('ttl', options.ttl ?? 86_400_000, 1);
   const keep = posInt('keep', options.keep ?? 30 * 86_400_000, ttl);
   const max = posInt('sessions', options.sessions ?? 1_000_000, 1);
+  const timeout = posInt('timeout', options.timeout ?? 5000, 1);
   const channel = `${prefix}news`;
   const all = `${prefix}sessions`;
   const rec = (id: string): string => `${prefix}{${id}}:s`;
@@ -180,14 +190,52 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
   }
 
   // Fail at once rather than wait in ioredis's offline queue: the helper closes with 1013 and the client retries.
+  // Calls in flight when the connection drops are failed here: with `autoResendUnfulfilledCommands: false`,
+  // ioredis forgets them on reconnect without settling them. Such a call may or may not have run in Redis.
+  const inFlight = new Set<(e: unknown) => void>();
+  client.on('close', () => {
+    const dropped = [...inFlight];
+    inFlight.clear();
+    for (const reject of dropped) reject(new Error('the connection to Redis closed with the call in flight'));
+  });
+  // A command goes out only on a ready connection: one written while ioredis connects may be dropped with
+  // the command queue it resets. So a call waits (up to `timeout`) for a connecting client to be ready, and
+  // fails at once while it is down (reconnecting).
+  let ready: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  client.on('ready', () => {
+    ready = undefined;
+    wake?.();
+  });
+  const whenReady = (): Promise<void> | undefined => {
+    const s = client.status;
+    if (s === undefined || s == 'ready') return undefined;
+    if (s == 'reconnecting' || s == 'close' || s == 'end') throw new Error(`the connection to Redis is down (${s})`);
+    return (ready ??= new Promise<void>((resolve) => {
+      const t = setTimeout(() => wake?.(), timeout);
+      wake = () => {
+        clearTimeout(t);
+        wake = ready = undefined;
+        resolve();
+      };
+    }));
+  };
   const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     if (closed) throw new SurewireError('store', `redisStore: ${what} after close()`);
-    const s = client.status;
-    if (s == 'reconnecting' || s == 'close' || s == 'end') throw failed(what, new Error(`Redis connection ${s}`));
+    let reject!: (e: unknown) => void;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const dropped = new Promise<never>((_, r) => inFlight.add((reject = r)));
+    dropped.catch(() => {});
     try {
-      return await fn();
+      await whenReady();
+      if (client.status !== undefined && client.status != 'ready') throw new Error(`the connection to Redis is not ready (${client.status})`);
+      const late = new Promise<never>((_, r) => (timer = setTimeout(() => r(new Error(`no answer within ${timeout} ms`)), timeout)));
+      return await Promise.race([fn(), dropped, late]);
     } catch (e) {
       throw failed(what, e);
+    } finally {
+      clearTimeout(timer);
+      inFlight.delete(reject);
     }
   };
 
@@ -216,23 +264,27 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
     }
   };
 
+  /**
+   * The news connection, subscribed. A `$hello`'s read waits for it, so that no news of the session can be
+   * missed between the read and the subscription, also after the news connection came back from a drop.
+   */
   const subscribe = (): Promise<unknown> => {
     if (subscribed) return subscribed;
-    const s = (sub = client.duplicate());
-    let ready = false;
-    s.on('message', onNews);
-    // ioredis subscribes again after a reconnect, but what was published meanwhile is gone: every watched
-    // session is told, and its connection resumes from the store.
-    s.on('ready', () => void (ready = true));
-    s.on('close', () => {
-      if (ready) lost();
-      ready = false;
-    });
-    s.on('error', () => {});
+    if (!sub) {
+      const s = (sub = client.duplicate());
+      s.on('message', onNews);
+      s.on('error', () => {});
+      // What was published while the news connection was down is gone: every watched session is told (its
+      // connection then resumes from the store), and the next `$hello` waits for the subscription again.
+      s.on('close', () => {
+        if (!subscribed) return;
+        subscribed = undefined;
+        lost();
+      });
+    }
+    const s = sub;
     return (subscribed = s.subscribe(channel).catch((e: unknown) => {
-      subscribed = undefined;
-      sub = undefined;
-      s.disconnect();
+      if (sub == s) subscribed = undefined;
       throw e;
     }));
   };

@@ -13,7 +13,7 @@ let redis: RedisServer;
 beforeAll(async () => void (redis = await startRedis()));
 afterAll(() => redis?.stop());
 
-const client = (): Redis => redis.client({ autoResendUnfulfilledCommands: false, enableAutoPipelining: true });
+const client = (): Redis => redis.client({ autoResendUnfulfilledCommands: false });
 const stores: RedisStore[] = [];
 const store = (o: Parameters<typeof redisStore>[1] = {}): RedisStore => {
   const s = redisStore(client(), o);
@@ -103,6 +103,7 @@ describe('redisStore: one process', () => {
   it('refuses a client that would resend unanswered commands, bad options, and arguments JSON cannot carry', async () => {
     expect(() => redisStore(redis.client())).toThrow(/autoResendUnfulfilledCommands: false/);
     expect(() => redisStore({} as never)).toThrow(/an ioredis client/);
+    expect(() => redisStore(redis.client({ autoResendUnfulfilledCommands: false, enableAutoPipelining: true }))).toThrow(/enableAutoPipelining/);
     const c = client();
     expect(() => redisStore(c, { history: -1 })).toThrow(/redisStore\.history/);
     expect(() => redisStore(c, { ttl: 1.5 })).toThrow(/redisStore\.ttl/);
@@ -111,14 +112,23 @@ describe('redisStore: one process', () => {
     await expect(s.append(sid(), 'big', [10n])).rejects.toThrow(/cannot be stored as JSON/);
   });
 
-  it('loads its scripts again when Redis forgot them (SCRIPT FLUSH, a restart)', async () => {
+  it('runs its scripts when Redis forgot them (SCRIPT FLUSH, a restart), and a burst still lands in the order it was sent', async () => {
     const s = store();
     const id = sid();
     await s.open(id, '', true);
     const c = client();
     await c.script('FLUSH');
     expect(await s.accept(id, 1)).toBe(true);
-    expect(await s.append(id, 'm', [])).toBe(1);
+    await c.script('FLUSH');
+    // Appends over many ticks, none awaited: each tick's batch must get the offsets after the one before.
+    const offsets: Promise<number>[] = [];
+    for (let tick = 0; tick < 40; tick++) {
+      for (let i = 0; i < 5; i++) offsets.push(s.append(id, 'm', [tick * 5 + i]));
+      // Some batches go out before the answer to the one before (a later tick of the same turn), some after.
+      await new Promise((r) => (tick % 3 ? process.nextTick(r) : setImmediate(r)));
+    }
+    expect(await Promise.all(offsets)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect((await s.since(id, 0))!.map((m) => m.args[0])).toEqual(Array.from({ length: 200 }, (_, i) => i));
     c.disconnect();
   });
 });
@@ -258,7 +268,7 @@ describe('redisStore: two processes on one Redis', () => {
 
   it('while Redis is down every call fails at once with a store error; the watchers hear `lost`; after it is back, calls work again', async () => {
     const own = await startRedis();
-    const c = own.client({ autoResendUnfulfilledCommands: false, enableAutoPipelining: true, maxRetriesPerRequest: 0 });
+    const c = own.client({ autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 });
     const s = redisStore(c);
     const id = sid();
     const heard: StoreNews[] = [];

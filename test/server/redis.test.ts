@@ -6,7 +6,8 @@ import { redisStore } from '../../src/server/redis';
 import { CloseCode } from '../../src/close-codes';
 import { ProtocolClient, ReliableRawClient } from '../helpers/protocol-client';
 import { startRedis, type RedisServer } from '../helpers/redis';
-import { waitFor } from '../helpers/wait';
+import { deferred, waitFor } from '../helpers/wait';
+import type { Store, StoreNews } from '../../src/server/store';
 import { cleanup, serveWs, sid, type Handled, type Served } from './fixtures';
 
 let redis: RedisServer;
@@ -15,7 +16,7 @@ afterAll(() => redis?.stop());
 
 /** A `reliable()` server on its own Redis connections; `handled` may be shared between servers. */
 async function node(handled?: Handled[], r: RedisServer = redis): Promise<Served> {
-  const store = redisStore(r.client({ autoResendUnfulfilledCommands: false, enableAutoPipelining: true, maxRetriesPerRequest: 0 }));
+  const store = redisStore(r.client({ autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 }));
   cleanup(() => store.close());
   return serveWs({ store, ...(handled ? { onMessage: (...h: unknown[]) => void handled.push(h as Handled) } : {}) });
 }
@@ -44,6 +45,38 @@ describe('reliable() on redisStore, two processes', () => {
     ]);
     expect(a.errors).toEqual([]);
     expect(b.errors).toEqual([]);
+  });
+
+  it('a message appended on A while B reads the session for a $hello reaches the client once B has welcomed it', async () => {
+    const a = await node();
+    const inner = redisStore(redis.client({ autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 }));
+    cleanup(() => inner.close());
+    const read = deferred<void>();
+    const gate = deferred<void>();
+    const heard: StoreNews[] = [];
+    // B's $hello read comes back only after A has appended and B has heard the news of it.
+    const store: Store = {
+      ...inner,
+      open: async (...args) => {
+        const r = await inner.open(...args);
+        read.resolve();
+        await gate.promise;
+        return r;
+      },
+      watch: (id, listener) => inner.watch(id, (n) => (heard.push(n), listener(n))),
+    };
+    const b = await serveWs({ store });
+    const id = sid();
+    const c = await ProtocolClient.open(b.url);
+    cleanup(() => c.kill());
+    c.send('$hello', id, 0);
+    await read.promise;
+    await a.server.send(id, 'late', 1);
+    await waitFor(() => heard.length, 2000, 'the news on B');
+    gate.resolve();
+    expect((await c.welcome()).offset, 'the read was taken before the append').toBe(0);
+    await c.until(() => c.messages().length, 'the late message');
+    expect(c.messages()).toEqual([[1, 'late', 1]]);
   });
 
   it('many sends from A and B at once reach the client on B, each once, in offset order', async () => {
