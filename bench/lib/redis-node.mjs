@@ -11,7 +11,7 @@ import { memoryStore, reliable } from '../../dist/surewire.server.mjs';
 import { redisStore } from '../../dist/surewire.server.redis.mjs';
 
 const redis = process.env.MODE == 'redis';
-const client = redis ? new Redis(process.env.REDIS_URL, { autoResendUnfulfilledCommands: false, enableAutoPipelining: true }) : undefined;
+const client = redis ? new Redis(process.env.REDIS_URL, { autoResendUnfulfilledCommands: false }) : undefined;
 const store = redis ? redisStore(client) : memoryStore();
 const server = reliable({
   store,
