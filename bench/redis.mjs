@@ -3,7 +3,9 @@
 // carries through two processes. Standalone (after `npm run build`; needs /usr/bin/redis-server or
 // REDIS_SERVER; ~1 min):
 //
-//   node bench/redis.mjs [--rounds N] [--clients N] [--messages N]
+//   node bench/redis.mjs [--rounds N] [--clients N] [--messages N] [--profile DIR]
+//
+// --profile DIR writes a CPU profile of every server process into DIR (node --cpu-prof).
 //
 // Cases, each in fresh server processes (bench/lib/redis-node.mjs), rounds taking turns, medians printed:
 //   memory, 1 process   reliable echo on the memory store: every client message is sent back with
@@ -31,6 +33,7 @@ const arg = (name, d) => (argv.includes(name) ? Number(argv[argv.indexOf(name) +
 const ROUNDS = arg('--rounds', 3);
 const CLIENTS = arg('--clients', 10);
 const MESSAGES = arg('--messages', 3000); // per client
+const PROFILE = argv.includes('--profile') ? resolve(argv[argv.indexOf('--profile') + 1]) : undefined;
 
 const freePort = () =>
   new Promise((ok, fail) => {
@@ -59,7 +62,11 @@ async function startRedis() {
 }
 
 function startNode(mode, redisUrl) {
-  const child = fork(resolve(HERE, 'lib/redis-node.mjs'), [], { env: { ...process.env, MODE: mode, REDIS_URL: redisUrl }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(resolve(HERE, 'lib/redis-node.mjs'), [], {
+    env: { ...process.env, MODE: mode, REDIS_URL: redisUrl },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : [],
+  });
   return new Promise((ok, fail) => {
     child.once('message', (m) => ok({ url: `ws://127.0.0.1:${m.port}`, close: () => new Promise((done) => (child.once('exit', done), child.send({ close: true }))) }));
     child.once('exit', (c) => fail(new Error(`server process exited (${c})`)));

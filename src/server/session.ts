@@ -39,7 +39,7 @@ export const MAX_SEQ_JUMP = 1000;
  * With a pipelined store, how many of a session's waiting messages may have their `accept` out ahead of their
  * turn. It bounds what a process killed mid-burst loses: messages stored but not yet handed to the app.
  */
-export const PIPELINE = 64;
+export const PIPELINE = 32;
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | undefined)?.then == 'function';
 
