@@ -18,11 +18,9 @@
 //
 // Seeded: the seed is printed; `SUREWIRE_SEED=<seed> npx vitest run test/fault/cross-process.test.ts` replays
 // the plan (where each fault falls and which kind it is, the process picks); the timing stays real.
-import { fork, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Surewire } from '../../src/client';
 import { jsonCodec, type Packet } from '../../src/codec';
@@ -30,13 +28,12 @@ import { reliable as reliableClient } from '../../src/reliable';
 import { reliable } from '../../src/server';
 import { redisStore } from '../../src/server/redis';
 import { NodeWebSocket } from '../helpers/ws-client';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
 import { startRedis, type RedisServer } from '../helpers/redis';
 import { waitFor } from '../helpers/wait';
 import { hash, rng, runSeed, type Rng } from './rng';
 import { tick, within } from './harness';
+import { Node, needBuild, readLog } from './cross-process-rig';
 
-const NODE = fileURLToPath(new URL('./cross-process-node.mjs', import.meta.url));
 const N = 5000;
 const seed = runSeed();
 console.log(`[cross-process] SUREWIRE_SEED=${seed}`);
@@ -45,51 +42,6 @@ const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await Promise.resolve().then(fn).catch(() => {});
 });
-
-/** A server process, killed and started again on the same port. */
-class Node {
-  proc: ChildProcess | undefined;
-  port = 0;
-  proxy!: TcpProxy;
-  /** Pids of this node's processes that were killed. */
-  readonly killed = new Set<number>();
-  constructor(
-    readonly redisUrl: string,
-    readonly log: string,
-  ) {}
-
-  get up(): boolean {
-    return !!this.proc && this.proc.exitCode == null && this.proc.signalCode == null;
-  }
-
-  async start(): Promise<void> {
-    const proc = fork(NODE, [], {
-      env: { ...process.env, REDIS_URL: this.redisUrl, LOG: this.log, PORT: String(this.port), HISTORY: String(N) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.proc = proc;
-    const { port } = await new Promise<{ port: number }>((resolve, reject) => {
-      proc.once('message', (m) => resolve(m as { port: number }));
-      proc.once('exit', (code) => reject(new Error(`server process exited (${code}) before listening`)));
-    });
-    this.port = port;
-    this.proxy ??= await startTcpProxy({ port });
-  }
-
-  async kill(): Promise<void> {
-    const p = this.proc;
-    if (!p || !this.up) return;
-    this.killed.add(p.pid!);
-    const exited = new Promise((resolve) => p.once('exit', resolve));
-    p.kill('SIGKILL');
-    await exited;
-  }
-
-  async stop(): Promise<void> {
-    await this.kill();
-    await this.proxy?.close();
-  }
-}
 
 interface Rig {
   redis: RedisServer;
@@ -113,14 +65,13 @@ interface Rig {
 }
 
 async function startRig(r: Rng, processes: number): Promise<Rig> {
-  if (!existsSync(fileURLToPath(new URL('../../dist/surewire.server.redis.mjs', import.meta.url))))
-    throw new Error('dist/surewire.server.redis.mjs is missing: run `npm run build` (the server processes load dist/)');
+  needBuild();
   const dir = mkdtempSync(join(tmpdir(), 'surewire-xp-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const log = join(dir, 'handled.log');
   const redis = await startRedis();
   cleanups.push(() => redis.stop());
-  const nodes = Array.from({ length: processes }, () => new Node(redis.url, log));
+  const nodes = Array.from({ length: processes }, () => new Node(redis.url, log, N));
   cleanups.push(() => Promise.all(nodes.map((n) => n.stop())));
   await Promise.all(nodes.map((n) => n.start()));
 
@@ -183,30 +134,6 @@ async function startRig(r: Rng, processes: number): Promise<Rig> {
         ),
       ),
   };
-}
-
-/**
- * The handler log: `h` lines of the session in order (as [pid, n]), `a` lines as pid → numbers stored, and
- * where (in `handled`) the test wrote its 'R' (Redis about to be killed) and 'S' (started again) markers.
- */
-function readLog(rig: Rig): { handled: [number, number][]; stored: Map<number, Set<number>>; killAt: number; backAt: number } {
-  const handled: [number, number][] = [];
-  const stored = new Map<number, Set<number>>();
-  let killAt = -1;
-  let backAt = -1;
-  for (const line of readFileSync(rig.log, 'utf8').split('\n')) {
-    const [kind, pid, session, n] = line.split(' ');
-    if (kind == 'R') killAt = handled.length;
-    if (kind == 'S') backAt = handled.length;
-    if (session != rig.session) continue;
-    if (kind == 'h') handled.push([Number(pid), Number(n)]);
-    else if (kind == 'a') {
-      let s = stored.get(Number(pid));
-      if (!s) stored.set(Number(pid), (s = new Set()));
-      s.add(Number(n));
-    }
-  }
-  return { handled, stored, killAt, backAt };
 }
 
 /** Every k the producer sent (resolved) and the client did not get must lie between two received ones with a gap reported between them. */
@@ -294,7 +221,7 @@ describe(`cross-process fault suite: 3 processes on one Redis (SUREWIRE_SEED=${s
       throw new Error(`${e.message}: the client got up to ${last()} (${rig.client.connection.state}), the session in Redis: ${JSON.stringify(rec)}`);
     });
 
-    const { handled, stored } = readLog(rig);
+    const { handled, stored } = readLog(rig.log, rig.session);
     const got = handled.map(([, n]) => n);
     const once = new Set(got);
     const lost = Array.from({ length: N }, (_, i) => i + 1).filter((n) => !once.has(n));
@@ -352,7 +279,7 @@ describe(`cross-process fault suite: 3 processes on one Redis (SUREWIRE_SEED=${s
     const lastSent = Math.max(...rig.sent);
     await waitFor(() => rig.events.some((e) => e[0] == 'p' && e[1] >= lastSent), 20_000, `the client at message ${lastSent}`);
 
-    const { handled, killAt, backAt } = readLog(rig);
+    const { handled, killAt, backAt } = readLog(rig.log, rig.session);
     const got = handled.map(([, n]) => n);
     const once = new Set(got);
     const lost = Array.from({ length: N }, (_, i) => i + 1).filter((n) => !once.has(n));
