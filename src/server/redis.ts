@@ -1,7 +1,7 @@
 // `surewire/server/redis`: a `Store` in Redis, so that several server processes share their sessions, and
 // the news that carries a message appended on one process to the connection held by another. It imports no
 // Redis client: the app passes its own ioredis client in. See docs/redis.md.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { OptionError, SurewireError } from '../errors';
 import type { SessionRecord, Store, StoredMessage, StoreNews } from './store';
 import { ACCEPT, APPEND, OPEN, RELEASE, SINCE } from './redis/scripts';
@@ -14,7 +14,8 @@ export interface RedisClient {
   /** ioredis's connection state: `'ready'` when commands go out at once. */
   readonly status?: string;
   readonly options?: { readonly autoResendUnfulfilledCommands?: boolean | undefined; readonly enableAutoPipelining?: boolean | undefined };
-  eval(script: string, keys: number, ...args: (string | number)[]): Promise<unknown>;
+  evalsha(sha: string, keys: number, ...args: (string | number)[]): Promise<unknown>;
+  script(subcommand: 'LOAD', script: string): Promise<unknown>;
   xtrim(key: string, strategy: 'MINID', threshold: string | number): Promise<unknown>;
   zrangebyscore(key: string, min: string | number, max: string | number): Promise<string[]>;
   zremrangebyscore(key: string, min: string | number, max: string | number): Promise<unknown>;
@@ -80,14 +81,18 @@ const failed = (what: string, cause: unknown): SurewireError =>
   new SurewireError('store', `redisStore: ${what} failed (${(cause as Error)?.message ?? String(cause)}); the connection is closed with 1013 and the client retries`, cause);
 
 /**
- * A script, sent whole with EVAL (Redis keeps it compiled, by its SHA1). Not EVALSHA: after a restart or a
- * flush Redis answers NOSCRIPT, and a call sent again with EVAL would run after calls sent after it: a burst
- * of one session would be stored out of order. Sent once per burst, the text costs little.
+ * A script, loaded (SCRIPT LOAD) whenever the connection becomes ready and run by its SHA1 (EVALSHA: the text
+ * is not sent with every call). A call that finds it unknown (NOSCRIPT: Redis flushed its scripts while
+ * connected) fails rather than being sent again with EVAL, which would run it after calls sent after it (a
+ * burst of one session stored out of order); the scripts are loaded again for the next calls.
  */
 class Script {
-  constructor(readonly lua: string) {}
+  readonly sha: string;
+  constructor(readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
   run(c: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
-    return c.eval(this.lua, keys.length, ...keys, ...args);
+    return c.evalsha(this.sha, keys.length, ...keys, ...args);
   }
 }
 
@@ -122,7 +127,7 @@ interface Watch {
  * const server = reliable({ store, onMessage });
  */
 export function redisStore(client: RedisClient, options: RedisStoreOptions = {}): RedisStore {
-  if (typeof client?.eval != 'function' || typeof client.duplicate != 'function')
+  if (typeof client?.evalsha != 'function' || typeof client.script != 'function' || typeof client.duplicate != 'function')
     throw new OptionError('redisStore(client)', client, 'an ioredis client (`new Redis(url)` from the `ioredis` package)');
   if (client.options?.autoResendUnfulfilledCommands !== false)
     throw new OptionError(
@@ -203,7 +208,15 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
   // fails at once while it is down (reconnecting).
   let ready: Promise<void> | undefined;
   let wake: (() => void) | undefined;
+  // The scripts, loaded on every ready connection (Redis may have restarted empty); calls wait for it.
+  let loading: Promise<unknown> | undefined;
+  const load = (): Promise<unknown> =>
+    (loading = Promise.all(Object.values(scripts).map((x) => client.script('LOAD', x.lua))).catch(() => {
+      loading = undefined;
+    }));
+  if (client.status === undefined || client.status == 'ready') void load();
   client.on('ready', () => {
+    void load();
     ready = undefined;
     wake?.();
   });
@@ -228,10 +241,12 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
     dropped.catch(() => {});
     try {
       await whenReady();
+      await (loading ?? load());
       if (client.status !== undefined && client.status != 'ready') throw new Error(`the connection to Redis is not ready (${client.status})`);
       const late = new Promise<never>((_, r) => (timer = setTimeout(() => r(new Error(`no answer within ${timeout} ms`)), timeout)));
       return await Promise.race([fn(), dropped, late]);
     } catch (e) {
+      if (String((e as Error)?.message).startsWith('NOSCRIPT')) loading = undefined;
       throw failed(what, e);
     } finally {
       clearTimeout(timer);
@@ -314,35 +329,36 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
     async release(id) {
       await call('releasing the session', () => scripts.release.run(client, [rec(id), hist(id)], [token, ttl]));
     },
-    async accept(id, seq) {
+    accept(id, seq) {
       let b = accepts.get(id);
       if (!b) accepts.set(id, (b = { prev: last.get(id) ?? '*', args: [], waiters: [] })), later();
       const n = String(seq);
       // The next accept of this session (pipelined behind this one) expects this one to have stored.
       last.set(id, n);
       b.args.push(n);
-      const r = await new Promise<number>((resolve, reject) => b.waiters.push({ resolve, reject }));
-      if (r == 0) return false;
-      if (r != 1)
+      return new Promise<number>((resolve, reject) => b.waiters.push({ resolve, reject })).then((r) => {
+        if (r == 1) return true;
+        if (r == 0) return false;
         throw new SurewireError(
           'store',
           `redisStore: storing message ${seq} of session ${id}: the session's record changed under this process (another process stored a message of it, or Redis lost it); the connection is closed with 1013 and the client resumes`,
         );
-      return true;
+      });
     },
-    async append(id, event, args) {
+    append(id, event, args) {
       let m: string;
       try {
         m = JSON.stringify([event, ...args]);
       } catch (e) {
-        throw new SurewireError('encode', `redisStore: the arguments of "${event}" cannot be stored as JSON (${(e as Error).message}): send plain data`, e);
+        return Promise.reject(new SurewireError('encode', `redisStore: the arguments of "${event}" cannot be stored as JSON (${(e as Error).message}): send plain data`, e));
       }
       let b = appends.get(id);
       if (!b) appends.set(id, (b = { args: [], waiters: [] })), later();
       b.args.push(m);
-      const off = await new Promise<number>((resolve, reject) => b.waiters.push({ resolve, reject }));
-      if (off < 0) throw new SurewireError('store', `redisStore: no room for session ${id}: all ${max} sessions are in use (raise \`sessions\`)`);
-      return off;
+      return new Promise<number>((resolve, reject) => b.waiters.push({ resolve, reject })).then((off) => {
+        if (off < 0) throw new SurewireError('store', `redisStore: no room for session ${id}: all ${max} sessions are in use (raise \`sessions\`)`);
+        return off;
+      });
     },
     async since(id, offset) {
       const r = await call('reading the history', () => scripts.since.run(client, [rec(id), hist(id)], [offset]));

@@ -41,6 +41,15 @@ export const MAX_SEQ_JUMP = 1000;
  */
 export const PIPELINE = 32;
 
+/** `fn()` as a promise: its value, or its throw as a rejection (at once, not a microtask later). */
+const promised = <T>(fn: () => T | PromiseLike<T>): Promise<T> => {
+  try {
+    return Promise.resolve(fn());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+};
+
 const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | undefined)?.then == 'function';
 
 const isCount = (n: unknown, min: number): n is number => Number.isSafeInteger(n) && (n as number) >= min;
@@ -353,7 +362,7 @@ export class Engine {
     let r: number | Promise<number>;
     if (store.pipelined) {
       // The append goes out now, not one round trip after the one before; deliveries keep their order.
-      const offset = Promise.resolve().then(() => store.append(id, event, args));
+      const offset = promised(() => store.append(id, event, args));
       // Observed at once: its failure rejects this send (below), also when earlier work delays that.
       offset.catch(() => {});
       return Promise.resolve(this.#out(s, () => offset.then((o) => this.#appended(s, o, event, args))));
@@ -587,7 +596,7 @@ export class Engine {
       s.ahead = i + 1;
       if (t.stored || !t.conn.live || t.conn.closed || (s.issued != null && t.n <= s.issued)) continue;
       s.issued = t.n;
-      t.stored = Promise.resolve().then(() => this.#o.store.accept(s.id, t.n));
+      t.stored = promised(() => this.#o.store.accept(s.id, t.n));
       // Its failure is handled in its turn.
       t.stored.catch(() => {});
     }
