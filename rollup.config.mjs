@@ -2,6 +2,7 @@
 //   dist/surewire.mjs / .cjs                  `surewire`: the client, codecs, errors (no runtime dependency)
 //   dist/surewire.socket.io.mjs / .cjs        `surewire/socket.io`: the transport (socket.io-client stays the app's)
 //   dist/surewire.server.mjs / .cjs           `surewire/server`: the reliable-delivery protocol for ws and socket.io servers (Node)
+//   dist/surewire.server.redis.mjs / .cjs     `surewire/server/redis`: the Redis store (the app passes its ioredis client)
 //   dist/surewire{,.socket.io,.server}.d.ts / .d.cts                     bundled declarations
 //   dist/surewire.umd.js, dist/surewire.min.js                  browser global `Surewire` (src/umd.ts)
 //   dist/surewire.socket.io.min.js            the same plus the transport and socket.io-client, inlined
@@ -82,6 +83,7 @@ export default [
   lib('src/socket.io.ts', 'surewire.socket.io'),
   lib('src/server/index.ts', 'surewire.server'),
   lib('src/share.ts', 'surewire.share', [core]),
+  lib('src/server/redis.ts', 'surewire.server.redis'),
   {
     input: 'src/umd.ts',
     plugins: [ts()],
@@ -101,4 +103,5 @@ export default [
     plugins: [core, ts()],
     output: { ...umd('dist/surewire.share.min.js', [min]), exports: 'named', extend: true, globals: { surewire: 'Surewire' } },
   },
+  types('src/server/redis.ts', 'surewire.server.redis'),
 ];

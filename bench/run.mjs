@@ -13,6 +13,7 @@
 // client (lib/cdp.mjs); in every round each measure runs every contender once, in an order rotated by one per
 // round; numbers are medians over rounds with their spread, and ratios are taken against raw WebSocket within
 // the same round before the median is taken.
+import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -487,8 +488,17 @@ async function main() {
   }
 }
 
+// Then reliable delivery on Redis (bench/redis.mjs: printed, not written), when redis-server is installed.
+const redisBench = () =>
+  existsSync(process.env.REDIS_SERVER ?? '/usr/bin/redis-server')
+    ? new Promise((done) => spawn(process.execPath, [resolve(HERE, 'redis.mjs'), ...(process.argv.includes('--quick') ? ['--rounds', '1'] : [])], { stdio: 'inherit' }).on('exit', done))
+    : console.log('bench: no redis-server: bench/redis.mjs skipped');
+
 main().then(
-  (code) => (process.exitCode = code),
+  async (code) => {
+    if (code != 2 && !process.argv.some((a) => a == '--help' || a == '-h')) await redisBench();
+    process.exitCode = code;
+  },
   (err) => {
     console.error(`bench: FAILED: ${err?.stack ?? err}`);
     process.exitCode = 2;

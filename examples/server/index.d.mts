@@ -20,6 +20,8 @@ export interface DemoServerOptions {
   chaos?: { min: number; max: number };
   /** Where warnings and errors go. @default console */
   log?: Pick<Console, 'warn' | 'error'>;
+  /** The chat's Redis (`redis://host:port`): several processes on one Redis are one chat. @default process.env.REDIS_URL (none: memory) */
+  redisUrl?: string;
 }
 
 export interface DemoServer {
@@ -29,6 +31,7 @@ export interface DemoServer {
   wss: WebSocketServer;
   chat: {
     server: ReliableServer;
+    /** The rooms, when in memory (with `redisUrl` they are in Redis, and this is `undefined`). */
     rooms: Map<string, { messages: ChatMessage[]; members: Set<string> }>;
   };
   /** Closes every connection (ws, socket.io, the legacy chat, HTTP); resolves when the port is free. */

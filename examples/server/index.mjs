@@ -5,6 +5,8 @@
 // `npm start` builds surewire and the React/Vue pages, then runs this; PORT and HOST change where it listens.
 // Run so, it also starts the seed chat's own servers (examples/seed/) as child processes, on SEED_WS_PORT and
 // SEED_IO_PORT (default 8080 and 8081); `startServer()` alone starts none.
+// With REDIS_URL set, the chat lives in that Redis: start several processes (PORT=3000, PORT=3001) and they are
+// one chat (docs/redis.md).
 import { createServer } from 'node:http';
 import { existsSync } from 'node:fs';
 import { normalize } from 'node:path';
@@ -58,14 +60,18 @@ const refuse = (socket, status, text) => {
  *
  * Options (for tests): `chaos: { min, max }`, the range in ms after which a `?chaos=1` connection is
  * terminated (default 2000–5000; the existing chat's server gets it too); `log`, where warnings and errors
- * go (default `console`).
+ * go (default `console`); `redisUrl`, the chat's Redis (default REDIS_URL; without it, memory).
  */
 export async function startServer(port = Number(process.env.PORT) || 3000, host = process.env.HOST, options = {}) {
   const log = options.log ?? console;
   // Imported here, so that a missing build is one clear error.
   if (!existsSync(at('../../dist/surewire.server.mjs'))) throw new Error('surewire demo: dist/ is missing: run `npm run build` first');
   const { chatServer } = await import('./chat.mjs');
-  const chat = chatServer({ chaos: options.chaos, log });
+  const redisUrl = options.redisUrl ?? process.env.REDIS_URL;
+  // ioredis as the store needs it: unanswered commands not resent (the store fails them), no auto-pipelining.
+  const redis = redisUrl ? new (await import('ioredis')).Redis(redisUrl, { autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 1 }) : undefined;
+  redis?.on('error', (e) => log.warn(`surewire demo: Redis: ${e.message}`));
+  const chat = chatServer({ chaos: options.chaos, log, redis });
   const legacy = await loadLegacy(log, options.chaos).catch((e) => void log.error('surewire demo: the existing chat failed to start:', e));
 
   const http = createServer();
@@ -113,6 +119,7 @@ export async function startServer(port = Number(process.env.PORT) || 3000, host 
     (closing ??= (async () => {
       // The reliable chat first: it closes its connections with 1001 and lets handlers in progress settle.
       await chat.close();
+      redis?.disconnect();
       for (const ws of wss.clients) ws.terminate();
       await new Promise((resolve) => wss.close(() => resolve()));
       if (legacy) await Promise.resolve(legacy.close()).catch((e) => log.error('surewire demo: closing the existing chat:', e));

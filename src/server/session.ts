@@ -4,7 +4,7 @@
 import { CloseCode } from '../close-codes';
 import { OptionError } from '../errors';
 import { Bucket, Buckets } from './limits';
-import type { Store } from './store';
+import type { Store, StoreNews } from './store';
 
 /** What the app may know of a connection's peer, for `authenticate` and the rate limits. */
 export interface Peer {
@@ -34,6 +34,21 @@ export const BEARER_ID = /^[A-Za-z0-9_-]{22,64}$/;
  * (PROTOCOL.md): numbers may skip (the outbox dropped messages unsent), but no further than this.
  */
 export const MAX_SEQ_JUMP = 1000;
+
+/**
+ * With a pipelined store, how many of a session's waiting messages may have their `accept` out ahead of their
+ * turn. It bounds what a process killed mid-burst loses: messages stored but not yet handed to the app.
+ */
+export const PIPELINE = 32;
+
+/** `fn()` as a promise: its value, or its throw as a rejection (at once, not a microtask later). */
+const promised = <T>(fn: () => T | PromiseLike<T>): Promise<T> => {
+  try {
+    return Promise.resolve(fn());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+};
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | undefined)?.then == 'function';
 
@@ -96,11 +111,14 @@ export class Conn {
   /** A duplicate arrived: acknowledge again even if nothing new was stored. */
   again = false;
   ackTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A catch-up from the store (news of a message appended by another process) is queued. */
+  pulling = false;
   helloTimer: ReturnType<typeof setTimeout> | undefined;
   constructor(readonly link: Link) {}
 }
 
-type Task = { conn: Conn; hello: true } | { conn: Conn; hello?: false; n: number; event: string; args: unknown[] };
+/** `stored`: the store's answer to its `accept`, when it went out ahead of its turn (a pipelined store). */
+type Task = { conn: Conn; hello: true } | { conn: Conn; hello?: false; n: number; event: string; args: unknown[]; stored?: Promise<void | boolean> };
 
 /** The in-process state of a session: its serial queues, and a cache of the store's sequence number. */
 export interface Session {
@@ -121,6 +139,14 @@ export interface Session {
   outCount: number;
   trimTo: number;
   trimQueued: boolean;
+  /** News of a message appended elsewhere came while no connection here was welcomed: pull at the next `$welcome`. */
+  behind: boolean;
+  /** The highest sequence number whose `accept` went out (a pipelined store): the duplicate check of the next. */
+  issued: number | null;
+  /** Tasks at the head of the inbox that `#prefetch` has looked at already. */
+  ahead: number;
+  /** Stops the store's news of this session (`Store.watch`), while a connection of this process holds it. */
+  unwatch: (() => void) | undefined;
   /** Whether the store holds the session for this process (from a matching `open` to `release`). */
   held: boolean;
   /** The highest sequence number told to the client (`$welcome`, `$ack`): `release` is settled when it covers `seq`. */
@@ -317,8 +343,10 @@ export class Engine {
     if (known?.principal !== undefined && known.principal !== principal) return this.close(conn, V, FOREIGN);
     conn.principal = principal;
     conn.key = key as string;
-    conn.session = known ?? this.#session(id);
-    this.#enqueue(conn.session, { conn, hello: true });
+    const s = (conn.session = known ?? this.#session(id));
+    // Before the $hello's read: news from other processes (a message appended there) cannot fall between.
+    s.unwatch ??= this.#o.store.watch?.(id, (news) => this.#news(s, news));
+    this.#enqueue(s, { conn, hello: true });
   }
 
   /** Appends a server → client message to the session's history, and delivers it if the session is live here. */
@@ -330,7 +358,15 @@ export class Engine {
     if (typeof event != 'string' || !event || event[0] == '$')
       return Promise.reject(new OptionError('event', event, 'a non-empty event name not starting with $ (such names are the protocol\'s)'));
     s ??= this.#session(id);
+    const { store } = this.#o;
     let r: number | Promise<number>;
+    if (store.pipelined) {
+      // The append goes out now, not one round trip after the one before; deliveries keep their order.
+      const offset = promised(() => store.append(id, event, args));
+      // Observed at once: its failure rejects this send (below), also when earlier work delays that.
+      offset.catch(() => {});
+      return Promise.resolve(this.#out(s, () => offset.then((o) => this.#appended(s, o, event, args))));
+    }
     try {
       r = this.#out(s, () => {
         const offset = this.#o.store.append(id, event, args);
@@ -346,6 +382,8 @@ export class Engine {
   #appended(s: Session, offset: number, event: string, args: unknown[]): number | Promise<number> {
     const c = s.conn;
     if (!c?.live || c.closed || this.#next(c, offset, event, args)) return offset;
+    // A pipelined store's append may land before a $welcome's read, or a pull, that delivered it already.
+    if (offset <= c.high && this.#o.store.pipelined) return offset;
     return this.#catchUp(s, c, offset, event, args).then(() => offset);
   }
 
@@ -373,6 +411,40 @@ export class Engine {
     if (c.closed) return;
     if (!missed) return lost('history gap');
     for (const m of missed) this.#next(c, m.offset, m.event, m.args);
+  }
+
+  /** News of a session from another process sharing the store (`Store.watch`). */
+  #news(s: Session, news: StoreNews): void {
+    const c = s.conn;
+    if (news.type == 'takeover') return void (c && this.close(c, CloseCode.goingAway, 'session taken over'));
+    if (news.type == 'lost') return void (c && this.close(c, T, 'store lost track of other processes'));
+    // Before a $welcome went out (a $hello's read in progress), the pull at its end covers the message.
+    if (!c?.live || c.closed) s.behind = true;
+    else if (news.offset > c.high && !this.#next(c, news.offset, news.event, news.args)) this.#pull(s, c);
+  }
+
+  /** Delivers what other processes appended after this connection's last offset, in order, from the store. */
+  #pull(s: Session, c: Conn): void {
+    if (c.pulling) return;
+    c.pulling = true;
+    const failed = (e: unknown): void => {
+      this.#o.onError(e, s.id);
+      this.close(c, CloseCode.tryAgain, 'store failed');
+    };
+    let r;
+    try {
+      r = this.#out(s, async () => {
+        c.pulling = false;
+        if (c.closed) return;
+        const missed = await this.#o.store.since(s.id, c.high);
+        if (c.closed) return;
+        if (!missed) return this.close(c, CloseCode.tryAgain, 'history gap');
+        for (const m of missed) this.#next(c, m.offset, m.event, m.args);
+      });
+    } catch (e) {
+      return failed(e);
+    }
+    if (isThenable(r)) r.then(undefined, failed);
   }
 
   /** Session ids known here: the store's when it lists them, otherwise those with a connection or work in this process. */
@@ -412,6 +484,10 @@ export class Engine {
         held: false,
         told: 0,
         takeovers: undefined,
+        behind: false,
+        issued: null,
+        ahead: 0,
+        unwatch: undefined,
       };
       this.#sessions.set(id, s);
     }
@@ -424,7 +500,11 @@ export class Engine {
    */
   #forget(s: Session): void {
     if (s.conn || s.running || s.inbox.length || s.outCount || this.#sessions.get(s.id) != s) return;
-    if (!s.held) return void this.#sessions.delete(s.id);
+    if (!s.held) {
+      s.unwatch?.();
+      s.unwatch = undefined;
+      return void this.#sessions.delete(s.id);
+    }
     s.held = false;
     const release = this.#o.store.release;
     if (!release) return this.#forget(s);
@@ -497,6 +577,29 @@ export class Engine {
   #enqueue(s: Session, t: Task): void {
     s.inbox.push(t);
     if (!s.running) this.#drain(s);
+    else if (!t.hello) this.#prefetch(s);
+  }
+
+  /**
+   * With a pipelined store (`Store.pipelined`), the accepts of the messages waiting behind the one in progress
+   * go out now, in order, rather than one round trip after another; each is still handed over in its turn.
+   * Not past a `$hello` (it reads the sequence number again), nor for a connection not welcomed yet.
+   */
+  #prefetch(s: Session): void {
+    if (!this.#o.store.pipelined) return;
+    for (let i = s.ahead; i < s.inbox.length && i < PIPELINE; i++) {
+      const t = s.inbox[i]!;
+      if (t.hello) return;
+      // A jump too far is closed for in its turn (`#message`), and nothing after it goes out.
+      const base = s.issued ?? (t.conn.resuming ? null : 0);
+      if (base !== null && t.n > base + MAX_SEQ_JUMP) return;
+      s.ahead = i + 1;
+      if (t.stored || !t.conn.live || t.conn.closed || (s.issued != null && t.n <= s.issued)) continue;
+      s.issued = t.n;
+      t.stored = promised(() => this.#o.store.accept(s.id, t.n));
+      // Its failure is handled in its turn.
+      t.stored.catch(() => {});
+    }
   }
 
   /**
@@ -509,17 +612,20 @@ export class Engine {
     let waiting = false;
     try {
       for (let t; (t = s.inbox.shift()); ) {
+        if (s.ahead) s.ahead--;
         const { conn } = t;
-        // A closed connection's messages are skipped: its client resends whatever was not acknowledged.
-        if (conn.closed) continue;
+        // A closed connection's messages are skipped: its client resends whatever was not acknowledged. One
+        // whose accept went out already is not: if it was stored, it is handed over.
+        if (conn.closed && (t.hello || !t.stored)) continue;
         let r;
         try {
-          r = t.hello ? this.#welcome(s, conn) : this.#message(s, conn, t.n, t.event, t.args);
+          r = t.hello ? this.#welcome(s, conn) : this.#message(s, conn, t);
         } catch (e) {
           this.#failed(s, conn, e);
         }
         if (isThenable(r)) {
           waiting = true;
+          this.#prefetch(s);
           this.#track(this.#resume(s, t, r));
           return;
         }
@@ -584,7 +690,7 @@ export class Engine {
       s.conn = conn;
       conn.counted = true;
       this.#live.set(conn.key, (this.#live.get(conn.key) ?? 0) + 1);
-      s.seq = s.handled = rec.seq;
+      s.seq = s.handled = s.issued = rec.seq;
       const last = rec.offset;
       const from = conn.hello;
       // A client that had this session (`resuming`) finds it created anew: the server lost it, and with it
@@ -611,13 +717,16 @@ export class Engine {
       const early = conn.early;
       conn.early = [];
       for (const fn of early) if (!conn.closed) fn();
+      // News of a message appended elsewhere came during the read: what the read missed is pulled now.
+      if (s.behind) (s.behind = false), this.#pull(s, conn);
     });
   }
 
   // Returns a promise only when the store or the handler did: a synchronous store and handler take a burst
   // of messages in one go, without a microtask per message.
-  #message(s: Session, conn: Conn, n: number, event: string, args: unknown[]): void | Promise<void> {
-    if (s.seq != null && n <= s.seq) {
+  #message(s: Session, conn: Conn, t: Task & { hello?: false }): void | Promise<void> {
+    const { n, event, args } = t;
+    if (!t.stored && s.seq != null && n <= s.seq) {
       // Seen already (a resend): dropped, and acknowledged again.
       conn.again = true;
       return this.#ack(conn);
@@ -626,10 +735,21 @@ export class Engine {
     // but not past what the client could have numbered. A client that had the session before and finds it
     // new here (`seq` null) goes on with its own numbers: its first one sets the start.
     const base = s.seq ?? (conn.resuming ? null : 0);
-    if (base !== null && n > base + MAX_SEQ_JUMP) return this.close(conn, V, `$m ${n} jumps more than ${MAX_SEQ_JUMP} past ${base}`);
+    if (!t.stored && base !== null && n > base + MAX_SEQ_JUMP) return this.close(conn, V, `$m ${n} jumps more than ${MAX_SEQ_JUMP} past ${base}`);
     // Stored first, then handed to the app: a store failure leaves the handler uncalled and the client resends.
-    const stored = this.#o.store.accept(s.id, n);
-    return isThenable(stored) ? Promise.resolve(stored).then(() => this.#handle(s, conn, n, event, args)) : this.#handle(s, conn, n, event, args);
+    // (One that went out ahead of its turn was checked against the numbers that went out before it.)
+    if (!t.stored) s.issued = n;
+    const stored = t.stored ?? this.#o.store.accept(s.id, n);
+    return isThenable(stored) ? Promise.resolve(stored).then((ok) => this.#stored(s, conn, n, event, args, ok)) : this.#stored(s, conn, n, event, args, stored);
+  }
+
+  #stored(s: Session, conn: Conn, n: number, event: string, args: unknown[], ok: void | boolean): void | Promise<void> {
+    if (ok !== false) return this.#handle(s, conn, n, event, args);
+    // Another process sharing the store stored it first (the client moved there and back mid-burst): it is
+    // that process's to hand over; here it is a duplicate, acknowledged as stored.
+    s.seq = s.handled = n;
+    conn.again = true;
+    this.#ack(conn);
   }
 
   #handle(s: Session, conn: Conn, n: number, event: string, args: unknown[]): void | Promise<void> {

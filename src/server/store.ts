@@ -25,6 +25,14 @@ export interface SessionRecord {
 }
 
 /**
+ * News of a session from another process sharing the store (see `Store.watch`):
+ * - `append`: a message was appended to its history there;
+ * - `takeover`: a `$hello` for it reached another process: the connection here is an old one;
+ * - `lost`: the store can no longer tell news (its link to the other processes broke): resume from the store.
+ */
+export type StoreNews = { type: 'append'; offset: number; event: string; args: unknown[] } | { type: 'takeover' } | { type: 'lost' };
+
+/**
  * Where `reliable()` keeps each session's state: its owner (the principal it is bound to), the client's
  * last sequence number (for deduplication) and the server → client history (for replay). Every method may be
  * async, so a shared store (Redis, SQL) can back several server processes; a session then resumes on
@@ -77,9 +85,11 @@ export interface Store {
   release?(id: string, settled: boolean): Promise<void> | void;
   /**
    * Records `seq` as the session's last stored client sequence number. Called only for a session the
-   * helper holds. May answer synchronously (no promise), which spares the helper a microtask per message.
+   * helper holds. May answer synchronously (no promise), which spares the helper a microtask per message. A
+   * store shared by several processes answers `false` when the stored number is already at or above `seq`
+   * (another process stored it): the message is then a duplicate, not handed to the app here.
    */
-  accept(id: string, seq: number): Promise<void> | void;
+  accept(id: string, seq: number): Promise<void | boolean> | void | boolean;
   /**
    * Appends a server → client message; resolves with its offset (or returns it, synchronously). Creates an
    * unknown session (not bound to anyone yet; the first `open` binds it). Throws (or rejects) a
@@ -95,6 +105,21 @@ export interface Store {
   trim?(id: string, offset: number): Promise<void> | void;
   /** Every session id the store knows, for `broadcast`. Optional. */
   sessions?(): Promise<Iterable<string>>;
+  /**
+   * `true` when the store takes overlapping calls of one session and answers them in the order they were
+   * made (one connection to a server that runs each call atomically, like Redis). The helper then sends a
+   * burst's accepts and appends without waiting for each answer (one round trip per burst, not per message);
+   * otherwise it waits, as the rules above say. @default false
+   */
+  readonly pipelined?: boolean;
+  /**
+   * Optional, for a store shared by several processes: tells `listener` the news of a session from the other
+   * processes until the returned function is called. The helper watches a session from its `$hello` here
+   * (before the `$hello`'s `open()`) until no connection of this process holds it: it delivers the
+   * messages appended elsewhere, and closes its connection on a takeover elsewhere (1001) or when the news is
+   * lost (1013). News of this process's own calls is not told.
+   */
+  watch?(id: string, listener: (news: StoreNews) => void): () => void;
 }
 
 /** Options of `memoryStore()`. */
@@ -146,7 +171,7 @@ const count = (name: string, v: unknown, min: number): number => {
  * `discontinuity`). It serves one `reliable()` server. Message arguments are kept by reference: do not
  * mutate them after `send`.
  */
-export function memoryStore(options: MemoryStoreOptions = {}): Store & { readonly size: number } {
+export function memoryStore(options: MemoryStoreOptions = {}): Omit<Store, 'accept'> & { readonly size: number; accept(id: string, seq: number): void } {
   const history = count('history', options.history ?? 1000, 0);
   const max = count('sessions', options.sessions ?? 10_000, 1);
   const grace = count('resendGrace', options.resendGrace ?? 3_600_000, 0);

@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+// Reliable delivery on Redis: what `surewire/server/redis` costs against the memory store, and what it
+// carries through two processes. Standalone (after `npm run build`; needs /usr/bin/redis-server or
+// REDIS_SERVER; ~1 min):
+//
+//   node bench/redis.mjs [--rounds N] [--clients N] [--messages N] [--profile DIR]
+//
+// --profile DIR writes a CPU profile of every server process into DIR (node --cpu-prof).
+//
+// Cases, each in fresh server processes (bench/lib/redis-node.mjs), rounds taking turns, medians printed:
+//   memory, 1 process   reliable echo on the memory store: every client message is sent back with
+//                       `server.send` (so both directions are reliable messages)
+//   redis, 1 process    the same on `redisStore` (ioredis with auto-pipelining)
+//   redis, 2 processes  a relay: clients in pairs, one on each process; what one sends, the process it
+//                       reaches sends to its partner's session, which the other process delivers (pub/sub)
+// Clients are surewire (`reliable()`) over `ws`, in this process, all sending at once. Redis commands are
+// counted with INFO commandstats: those the processes sent (EVALSHA and the rest) and those Redis ran
+// in all (the scripts' own calls included), per message handled (one client → server message and the
+// server → client message it causes count as one).
+import { fork, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
+import { Redis } from 'ioredis';
+import { Surewire, reliable } from '../dist/surewire.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const argv = process.argv.slice(2);
+const arg = (name, d) => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : d);
+const ROUNDS = arg('--rounds', 3);
+const CLIENTS = arg('--clients', 10);
+const MESSAGES = arg('--messages', 3000); // per client
+const PROFILE = argv.includes('--profile') ? resolve(argv[argv.indexOf('--profile') + 1]) : undefined;
+
+const freePort = () =>
+  new Promise((ok, fail) => {
+    const s = createServer().once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+
+async function startRedis() {
+  const dir = mkdtempSync(join(tmpdir(), 'surewire-bench-redis-'));
+  const port = await freePort();
+  const proc = spawn(process.env.REDIS_SERVER ?? '/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise((ok, fail) => {
+    let log = '';
+    proc.stdout.on('data', (d) => (log += d) && /Ready to accept/.test(log) && ok());
+    proc.once('exit', (c) => fail(new Error(`redis-server exited (${c}): ${log}`)));
+  });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () => (proc.kill('SIGKILL'), rmSync(dir, { recursive: true, force: true })),
+  };
+}
+
+function startNode(mode, redisUrl) {
+  const child = fork(resolve(HERE, 'lib/redis-node.mjs'), [], {
+    env: { ...process.env, MODE: mode, REDIS_URL: redisUrl },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : [],
+  });
+  return new Promise((ok, fail) => {
+    child.once('message', (m) => ok({ url: `ws://127.0.0.1:${m.port}`, close: () => new Promise((done) => (child.once('exit', done), child.send({ close: true }))) }));
+    child.once('exit', (c) => fail(new Error(`server process exited (${c})`)));
+  });
+}
+
+/** A reliable surewire client; resolves once open, with its session id. */
+async function connect(url, onM) {
+  const delivery = reliable();
+  const client = new Surewire(url, { WebSocket, reliable: delivery, queue: { max: 1_000_000 }, reconnect: { initialDelay: 50 } });
+  client.on('m', onM);
+  await new Promise((ok) => client.connection.on('open', ok));
+  return { client, delivery, session: delivery.session };
+}
+
+/**
+ * Runs one case; resolves with messages per second (received by the clients, end to end) and the time.
+ * `urls`: one per process; client i connects to urls[i % urls.length]; with `relay`, client 2j and 2j+1 are
+ * partners (on different processes when there are two).
+ */
+async function run(urls, relay) {
+  const total = CLIENTS * MESSAGES;
+  let got = 0;
+  let done;
+  const finished = new Promise((ok) => (done = ok));
+  const onM = () => ++got == total && done();
+  const clients = [];
+  for (let i = 0; i < CLIENTS; i++) clients.push(await connect(urls[i % urls.length], onM));
+  const started = performance.now();
+  for (let k = 1; k <= MESSAGES; k++)
+    for (let i = 0; i < CLIENTS; i++) {
+      const to = relay ? clients[i ^ 1].session : undefined;
+      if (to) clients[i].client.send('m', k, to);
+      else clients[i].client.send('m', k);
+    }
+  await Promise.race([finished, new Promise((_, fail) => setTimeout(() => fail(new Error(`timeout: ${got} of ${total} received`)), 120_000))]);
+  const ms = performance.now() - started;
+  await Promise.all(clients.map((c) => c.delivery.delivered()));
+  for (const c of clients) c.client.close();
+  return { rate: total / (ms / 1000), ms };
+}
+
+/** Commands run by Redis since the last reset: [sent by clients, run in all]. */
+async function commands(admin) {
+  const info = await admin.info('commandstats');
+  let sent = 0;
+  let all = 0;
+  // Commands a client sends itself; everything else counted here ran inside a script.
+  const own = new Set(['evalsha', 'eval', 'xtrim', 'zrangebyscore', 'zremrangebyscore', 'subscribe']);
+  for (const [, name, calls] of info.matchAll(/^cmdstat_(\w+(?:\|\w+)?):calls=(\d+)/gm)) {
+    if (['info', 'config', 'client', 'hello', 'select', 'ping'].some((c) => name.startsWith(c))) continue;
+    all += Number(calls);
+    if (own.has(name)) sent += Number(calls);
+  }
+  return [sent, all];
+}
+
+const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+
+const redis = await startRedis();
+const admin = new Redis(redis.url);
+const cases = [
+  { name: 'memory, 1 process, echo', mode: 'memory', procs: 1, relay: false },
+  { name: 'redis, 1 process, echo', mode: 'redis', procs: 1, relay: false },
+  { name: 'redis, 2 processes, relay', mode: 'redis', procs: 2, relay: true },
+];
+const results = new Map(cases.map((c) => [c.name, { rates: [], sent: [], all: [] }]));
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    // Rotated order, so that no case always runs first (or last) on a warm or tired machine.
+    for (const c of [...cases.slice(round % cases.length), ...cases.slice(0, round % cases.length)]) {
+      const nodes = await Promise.all(Array.from({ length: c.procs }, () => startNode(c.mode, redis.url)));
+      await admin.config('RESETSTAT');
+      const r = await run(
+        nodes.map((n) => n.url),
+        c.relay,
+      );
+      const [sent, all] = await commands(admin);
+      const res = results.get(c.name);
+      res.rates.push(r.rate);
+      res.sent.push(sent / (CLIENTS * MESSAGES));
+      res.all.push(all / (CLIENTS * MESSAGES));
+      await Promise.all(nodes.map((n) => n.close()));
+      await admin.flushall();
+    }
+  }
+  const memory = median(results.get(cases[0].name).rates);
+  console.log(`\nreliable delivery on Redis: ${CLIENTS} clients × ${MESSAGES} messages, ${ROUNDS} rounds (medians; node ${process.version})\n`);
+  console.log('| case | messages/s | × memory | Redis commands sent / message | run by Redis / message |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const c of cases) {
+    const r = results.get(c.name);
+    const rate = median(r.rates);
+    const redisCol = c.mode == 'redis' ? [median(r.sent).toFixed(2), median(r.all).toFixed(2)] : ['–', '–'];
+    console.log(`| ${c.name} | ${Math.round(rate).toLocaleString('en')} | ${(rate / memory).toFixed(2)} | ${redisCol[0]} | ${redisCol[1]} |`);
+  }
+} finally {
+  admin.disconnect();
+  redis.stop();
+}

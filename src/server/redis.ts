@@ -1,0 +1,401 @@
+// `surewire/server/redis`: a `Store` in Redis, so that several server processes share their sessions, and
+// the news that carries a message appended on one process to the connection held by another. It imports no
+// Redis client: the app passes its own ioredis client in. See docs/redis.md.
+import { createHash, randomBytes } from 'node:crypto';
+import { OptionError, SurewireError } from '../errors';
+import type { SessionRecord, Store, StoredMessage, StoreNews } from './store';
+import { ACCEPT, APPEND, OPEN, RELEASE, SINCE } from './redis/scripts';
+
+/**
+ * The part of an ioredis client (`new Redis(...)` from `ioredis`, v5 or v6) the store uses; structural, so
+ * surewire needs neither ioredis nor its types. `duplicate()` makes the connection that listens for news.
+ */
+export interface RedisClient {
+  /** ioredis's connection state: `'ready'` when commands go out at once. */
+  readonly status?: string;
+  readonly options?: { readonly autoResendUnfulfilledCommands?: boolean | undefined; readonly enableAutoPipelining?: boolean | undefined };
+  evalsha(sha: string, keys: number, ...args: (string | number)[]): Promise<unknown>;
+  script(subcommand: 'LOAD', script: string): Promise<unknown>;
+  xtrim(key: string, strategy: 'MINID', threshold: string | number): Promise<unknown>;
+  zrangebyscore(key: string, min: string | number, max: string | number): Promise<string[]>;
+  zremrangebyscore(key: string, min: string | number, max: string | number): Promise<unknown>;
+  duplicate(): RedisClient;
+  subscribe(channel: string): Promise<unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- ioredis's own listener types
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  disconnect(): void;
+}
+
+/** Options of `redisStore()`. */
+export interface RedisStoreOptions {
+  /** Prefix of every key and of the news channel: stores with different prefixes share nothing. @default 'surewire:' */
+  prefix?: string;
+  /**
+   * Messages kept per session, acknowledged or not. A client that falls further behind resumes with a
+   * `discontinuity`. @default 1000
+   */
+  history?: number;
+  /**
+   * A session's history expires after this many ms without use (no `$hello`, message or `send`); a client
+   * that returns later resumes with a `discontinuity`, its resent messages still deduplicated. @default 86400000 (1 day)
+   */
+  ttl?: number;
+  /**
+   * A session's record (its last sequence number and offset) expires after this many ms without use; a client
+   * that returns later is a new session (told of a `discontinuity` if it had received anything). At least
+   * `ttl`. @default 2592000000 (30 days)
+   */
+  keep?: number;
+  /**
+   * Sessions kept (counted over every process). A new one beyond this is refused (the client is closed with
+   * 1013 and tries again later), after dropping the entries of sessions whose record has expired. @default 1000000
+   */
+  sessions?: number;
+  /**
+   * A call to Redis not answered within this many ms fails (the connection is closed with 1013, the client
+   * retries); it may still run in Redis later (see docs/redis.md: calls in doubt). Calls wait at most this
+   * long for a client that is still connecting. @default 5000
+   */
+  timeout?: number;
+}
+
+/** `redisStore()`'s store: a `Store`, plus `close()`. */
+export interface RedisStore extends Store {
+  /** Resolves `true` when stored, `false` when the stored number is already at or above `seq` (another process stored it). */
+  accept(id: string, seq: number): Promise<boolean>;
+  append(id: string, event: string, args: unknown[]): Promise<number>;
+  release(id: string, settled: boolean): Promise<void>;
+  trim(id: string, offset: number): Promise<void>;
+  sessions(): Promise<string[]>;
+  watch(id: string, listener: (news: StoreNews) => void): () => void;
+  /** Closes the connection the store opened for news (`client.duplicate()`); the app's own client stays open. */
+  close(): Promise<void>;
+}
+
+const posInt = (name: string, v: unknown, min: number): number => {
+  if (Number.isSafeInteger(v) && (v as number) >= min) return v as number;
+  throw new OptionError(`redisStore.${name}`, v, `an integer >= ${min}`);
+};
+
+const failed = (what: string, cause: unknown): SurewireError =>
+  new SurewireError('store', `redisStore: ${what} failed (${(cause as Error)?.message ?? String(cause)}); the connection is closed with 1013 and the client retries`, cause);
+
+/**
+ * A script, loaded (SCRIPT LOAD) whenever the connection becomes ready and run by its SHA1 (EVALSHA: the text
+ * is not sent with every call). A call that finds it unknown (NOSCRIPT: Redis flushed its scripts while
+ * connected) fails rather than being sent again with EVAL, which would run it after calls sent after it (a
+ * burst of one session stored out of order); the scripts are loaded again for the next calls.
+ */
+class Script {
+  readonly sha: string;
+  constructor(readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+  run(c: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
+    return c.evalsha(this.sha, keys.length, ...keys, ...args);
+  }
+}
+
+const scripts = { open: new Script(OPEN), release: new Script(RELEASE), accept: new Script(ACCEPT), append: new Script(APPEND), since: new Script(SINCE) };
+
+/** What the store keeps of a session connected to this process: its listener, and the epoch of its last `$hello` here. */
+interface Watch {
+  listener: (news: StoreNews) => void;
+  /** The epoch the last `$hello` of this process got; takeovers at or below it are old news. */
+  epoch: number;
+  /** Takeover epochs heard before this process's `$hello` read came back. */
+  early: number[];
+  reading: number;
+}
+
+/**
+ * A `Store` in Redis (see docs/redis.md for the data layout and its limits), for `reliable({ store })`: every
+ * process of an app shares sessions, deduplication and history through it, and a message sent on one process
+ * reaches the client connected to another (Redis pub/sub carries the news). Give it an ioredis client created
+ * with `autoResendUnfulfilledCommands: false` (a command resent after a reconnect could store a message twice),
+ * and without `enableAutoPipelining` (the store batches its own calls: one script call per session per tick).
+ *
+ * While Redis is unreachable every call fails at once (`SurewireError` with code `'store'`): the helper closes
+ * the connections concerned with 1013 and the clients come back with backoff; nothing is acknowledged that
+ * was not stored.
+ *
+ * @example
+ * import Redis from 'ioredis';
+ * import { reliable } from 'surewire/server';
+ * import { redisStore } from 'surewire/server/redis';
+ * const store = redisStore(new Redis(process.env.REDIS_URL, { autoResendUnfulfilledCommands: false }));
+ * const server = reliable({ store, onMessage });
+ */
+export function redisStore(client: RedisClient, options: RedisStoreOptions = {}): RedisStore {
+  if (typeof client?.evalsha != 'function' || typeof client.script != 'function' || typeof client.duplicate != 'function')
+    throw new OptionError('redisStore(client)', client, 'an ioredis client (`new Redis(url)` from the `ioredis` package)');
+  if (client.options?.autoResendUnfulfilledCommands !== false)
+    throw new OptionError(
+      'redisStore(client).options.autoResendUnfulfilledCommands',
+      client.options?.autoResendUnfulfilledCommands,
+      'false: ioredis resends unanswered commands after a reconnect, which could store a message twice; create the client with `autoResendUnfulfilledCommands: false`',
+    );
+  if (client.options?.enableAutoPipelining)
+    throw new OptionError(
+      'redisStore(client).options.enableAutoPipelining',
+      true,
+      'false: ioredis runs one auto-pipeline at a time, and one cut off by a reconnect never settles when unanswered commands are not resent, so every later command would wait forever; the store batches its own calls',
+    );
+  const prefix = options.prefix ?? 'surewire:';
+  if (typeof prefix != 'string') throw new OptionError('redisStore.prefix', prefix, 'a string');
+  const history = posInt('history', options.history ?? 1000, 0);
+  const ttl = posInt('ttl', options.ttl ?? 86_400_000, 1);
+  const keep = posInt('keep', options.keep ?? 30 * 86_400_000, ttl);
+  const max = posInt('sessions', options.sessions ?? 1_000_000, 1);
+  const timeout = posInt('timeout', options.timeout ?? 5000, 1);
+  const channel = `${prefix}news`;
+  const all = `${prefix}sessions`;
+  const rec = (id: string): string => `${prefix}{${id}}:s`;
+  const hist = (id: string): string => `${prefix}{${id}}:h`;
+  // This process's name in the news: what it published itself, it has delivered already.
+  const token = randomBytes(9).toString('base64url');
+
+  /** The sequence number this process last read or stored per watched session: the `prev` of the next accept. */
+  const last = new Map<string, string>();
+  const watched = new Map<string, Watch>();
+  let sub: RedisClient | undefined;
+  let subscribed: Promise<unknown> | undefined;
+  let closed = false;
+
+  // The accepts and appends of one tick, per session, go out as one script call each: a burst of messages
+  // costs one command (and shares one round trip with every other session's), not one per message.
+  type Waiter = { resolve: (v: number) => void; reject: (e: unknown) => void };
+  const accepts = new Map<string, { prev: string; args: string[]; waiters: Waiter[] }>();
+  const appends = new Map<string, { args: string[]; waiters: Waiter[] }>();
+  let flushing = false;
+  const later = (): void => {
+    if (!flushing) (flushing = true), process.nextTick(flush);
+  };
+  const settle = (waiters: Waiter[], p: Promise<unknown>, each: (r: unknown, i: number) => number): void =>
+    void p.then(
+      (r) => waiters.forEach((w, i) => w.resolve(each(r, i))),
+      (e: unknown) => waiters.forEach((w) => w.reject(e)),
+    );
+  function flush(): void {
+    flushing = false;
+    const now = Date.now();
+    for (const [id, b] of accepts)
+      settle(b.waiters, call('storing messages', () => scripts.accept.run(client, [rec(id), all], [keep, now, id, b.prev, ...b.args])), (r, i) => {
+        const v = Number((r as number[])[i]);
+        if (v != 1 && last.get(id) == b.args[b.args.length - 1]) last.delete(id);
+        return v;
+      });
+    accepts.clear();
+    for (const [id, b] of appends)
+      settle(b.waiters, call('appending messages', () => scripts.append.run(client, [rec(id), hist(id), all], [history, ttl, keep, now, id, token, channel, max, ...b.args])), (r, i) => {
+        const first = Number(r);
+        return first < 0 ? first : first + i;
+      });
+    appends.clear();
+  }
+
+  // Fail at once rather than wait in ioredis's offline queue: the helper closes with 1013 and the client retries.
+  // Calls in flight when the connection drops are failed here: with `autoResendUnfulfilledCommands: false`,
+  // ioredis forgets them on reconnect without settling them. Such a call may or may not have run in Redis.
+  const inFlight = new Set<(e: unknown) => void>();
+  client.on('close', () => {
+    const dropped = [...inFlight];
+    inFlight.clear();
+    for (const reject of dropped) reject(new Error('the connection to Redis closed with the call in flight'));
+  });
+  // A command goes out only on a ready connection: one written while ioredis connects may be dropped with
+  // the command queue it resets. So a call waits (up to `timeout`) for a connecting client to be ready, and
+  // fails at once while it is down (reconnecting).
+  let ready: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  // The scripts, loaded on every ready connection (Redis may have restarted empty); calls wait for it.
+  let loading: Promise<unknown> | undefined;
+  const load = (): Promise<unknown> =>
+    (loading = Promise.all(Object.values(scripts).map((x) => client.script('LOAD', x.lua))).catch(() => {
+      loading = undefined;
+    }));
+  if (client.status === undefined || client.status == 'ready') void load();
+  client.on('ready', () => {
+    void load();
+    ready = undefined;
+    wake?.();
+  });
+  const whenReady = (): Promise<void> | undefined => {
+    const s = client.status;
+    if (s === undefined || s == 'ready') return undefined;
+    if (s == 'reconnecting' || s == 'close' || s == 'end') throw new Error(`the connection to Redis is down (${s})`);
+    return (ready ??= new Promise<void>((resolve) => {
+      const t = setTimeout(() => wake?.(), timeout);
+      wake = () => {
+        clearTimeout(t);
+        wake = ready = undefined;
+        resolve();
+      };
+    }));
+  };
+  const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    if (closed) throw new SurewireError('store', `redisStore: ${what} after close()`);
+    let reject!: (e: unknown) => void;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const dropped = new Promise<never>((_, r) => inFlight.add((reject = r)));
+    dropped.catch(() => {});
+    try {
+      await whenReady();
+      await (loading ?? load());
+      if (client.status !== undefined && client.status != 'ready') throw new Error(`the connection to Redis is not ready (${client.status})`);
+      const late = new Promise<never>((_, r) => (timer = setTimeout(() => r(new Error(`no answer within ${timeout} ms`)), timeout)));
+      return await Promise.race([fn(), dropped, late]);
+    } catch (e) {
+      if (String((e as Error)?.message).startsWith('NOSCRIPT')) loading = undefined;
+      throw failed(what, e);
+    } finally {
+      clearTimeout(timer);
+      inFlight.delete(reject);
+    }
+  };
+
+  const lost = (): void => {
+    for (const w of watched.values()) w.listener({ type: 'lost' });
+  };
+
+  const onNews = (ch: string, text: string): void => {
+    if (ch != channel) return;
+    // 't <token> <id> <epoch>' | 'a <token> <id> <first offset>' and one message (JSON) per line after it
+    const nl = text.indexOf('\n');
+    const [kind, from, id, n] = (nl < 0 ? text : text.slice(0, nl)).split(' ');
+    const w = from != token && id !== undefined ? watched.get(id) : undefined;
+    if (!w) return;
+    if (kind == 't') {
+      const epoch = Number(n);
+      if (w.reading) w.early.push(epoch);
+      else if (epoch > w.epoch) w.listener({ type: 'takeover' });
+      return;
+    }
+    if (kind != 'a' || nl < 0) return;
+    let offset = Number(n);
+    for (const line of text.slice(nl + 1).split('\n')) {
+      const m = JSON.parse(line) as [string, ...unknown[]];
+      w.listener({ type: 'append', offset: offset++, event: m[0], args: m.slice(1) });
+    }
+  };
+
+  /**
+   * The news connection, subscribed. A `$hello`'s read waits for it, so that no news of the session can be
+   * missed between the read and the subscription, also after the news connection came back from a drop.
+   */
+  const subscribe = (): Promise<unknown> => {
+    if (subscribed) return subscribed;
+    if (!sub) {
+      const s = (sub = client.duplicate());
+      s.on('message', onNews);
+      s.on('error', () => {});
+      // What was published while the news connection was down is gone: every watched session is told (its
+      // connection then resumes from the store), and the next `$hello` waits for the subscription again.
+      s.on('close', () => {
+        if (!subscribed) return;
+        subscribed = undefined;
+        lost();
+      });
+    }
+    const s = sub;
+    return (subscribed = s.subscribe(channel).catch((e: unknown) => {
+      if (sub == s) subscribed = undefined;
+      throw e;
+    }));
+  };
+
+  return {
+    pipelined: true,
+    async open(id, principal, create) {
+      const w = watched.get(id);
+      if (w) w.reading++;
+      try {
+        const r = (await call('opening the session', async () => {
+          if (w) await subscribe();
+          return scripts.open.run(client, [rec(id), hist(id), all], [ttl, keep, Date.now(), id, token, channel, principal, create ? 1 : 0, max]);
+        })) as [string, string, string | number, string, number, number];
+        if (r[0] == 'none') return undefined;
+        const seq = r[1] === '' ? null : Number(r[1]);
+        const record: SessionRecord = { seq, offset: Number(r[2]), principal: String(r[3]), fresh: r[4] == 1 };
+        if (r[0] == 'foreign' || !w) return record;
+        last.set(id, String(r[1]));
+        w.epoch = Math.max(w.epoch, Number(r[5]));
+        if (w.early.some((e) => e > w.epoch)) queueMicrotask(() => w.listener({ type: 'takeover' }));
+        return record;
+      } finally {
+        if (w && !--w.reading) w.early = [];
+      }
+    },
+    async release(id) {
+      await call('releasing the session', () => scripts.release.run(client, [rec(id), hist(id)], [token, ttl]));
+    },
+    accept(id, seq) {
+      let b = accepts.get(id);
+      if (!b) accepts.set(id, (b = { prev: last.get(id) ?? '*', args: [], waiters: [] })), later();
+      const n = String(seq);
+      // The next accept of this session (pipelined behind this one) expects this one to have stored.
+      last.set(id, n);
+      b.args.push(n);
+      return new Promise<number>((resolve, reject) => b.waiters.push({ resolve, reject })).then((r) => {
+        if (r == 1) return true;
+        if (r == 0) return false;
+        throw new SurewireError(
+          'store',
+          `redisStore: storing message ${seq} of session ${id}: the session's record changed under this process (another process stored a message of it, or Redis lost it); the connection is closed with 1013 and the client resumes`,
+        );
+      });
+    },
+    append(id, event, args) {
+      let m: string;
+      try {
+        m = JSON.stringify([event, ...args]);
+      } catch (e) {
+        return Promise.reject(new SurewireError('encode', `redisStore: the arguments of "${event}" cannot be stored as JSON (${(e as Error).message}): send plain data`, e));
+      }
+      let b = appends.get(id);
+      if (!b) appends.set(id, (b = { args: [], waiters: [] })), later();
+      b.args.push(m);
+      return new Promise<number>((resolve, reject) => b.waiters.push({ resolve, reject })).then((off) => {
+        if (off < 0) throw new SurewireError('store', `redisStore: no room for session ${id}: all ${max} sessions are in use (raise \`sessions\`)`);
+        return off;
+      });
+    },
+    async since(id, offset) {
+      const r = await call('reading the history', () => scripts.since.run(client, [rec(id), hist(id)], [offset]));
+      if (!Array.isArray(r)) return undefined;
+      const out: StoredMessage[] = [];
+      for (const [entryId, fields] of r as [string, string[]][]) {
+        const m = JSON.parse(fields[1]!) as [string, ...unknown[]];
+        out.push({ offset: Number.parseInt(entryId, 10), event: m[0], args: m.slice(1) });
+      }
+      return out;
+    },
+    async trim(id, offset) {
+      await call('trimming the history', () => client.xtrim(hist(id), 'MINID', offset + 1));
+    },
+    async sessions() {
+      const now = Date.now();
+      return call('listing sessions', async () => {
+        await client.zremrangebyscore(all, '-inf', `(${now - keep}`);
+        return client.zrangebyscore(all, now - keep, '+inf');
+      });
+    },
+    watch(id, listener) {
+      const w: Watch = { listener, epoch: 0, early: [], reading: 0 };
+      watched.set(id, w);
+      // Subscribed before the `$hello`'s read (which waits for it), so no news falls between the two.
+      subscribe().catch(() => {});
+      return () => {
+        if (watched.get(id) != w) return;
+        watched.delete(id);
+        last.delete(id);
+      };
+    },
+    async close() {
+      closed = true;
+      watched.clear();
+      sub?.disconnect();
+      sub = subscribed = undefined;
+    },
+  };
+}

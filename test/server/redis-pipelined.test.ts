@@ -1,0 +1,105 @@
+// The helper with a pipelined store (`Store.pipelined`, as redisStore is): a burst's accepts go out ahead of
+// their turn, at most PIPELINE of them, each message still handed over in its turn, once; one whose accept
+// went out is handed over even if its connection closed meanwhile (it was stored); a jump too far goes out
+// never. A memory store whose answers come back later stands for the network store here.
+import { describe, expect, it } from 'vitest';
+import { memoryStore, type Store } from '../../src/server';
+import { PIPELINE } from '../../src/server/session';
+import { CloseCode } from '../../src/close-codes';
+import { ProtocolClient } from '../helpers/protocol-client';
+import { deferred, waitFor } from '../helpers/wait';
+import { cleanup, serveWs, sid } from './fixtures';
+
+/** A pipelined store over memoryStore: accepts answer when `release()` is called (all at once), in order. */
+function slowStore() {
+  const base = memoryStore({ history: 1000 });
+  let gate = deferred<void>();
+  const s = {
+    inFlight: 0,
+    maxInFlight: 0,
+    accepted: [] as number[],
+    release: () => {
+      const g = gate;
+      gate = deferred<void>();
+      g.resolve();
+    },
+  };
+  const store: Store = {
+    ...base,
+    pipelined: true,
+    async accept(id, seq) {
+      s.inFlight++;
+      s.maxInFlight = Math.max(s.maxInFlight, s.inFlight);
+      await gate.promise;
+      s.inFlight--;
+      s.accepted.push(seq);
+      return base.accept(id, seq);
+    },
+  };
+  return Object.assign(s, { store });
+}
+
+const hello = async (url: string, id: string): Promise<ProtocolClient> => {
+  const { client } = await ProtocolClient.hello(url, id, 0);
+  cleanup(() => client.kill());
+  return client;
+};
+
+describe('a pipelined store', () => {
+  it(`a burst's accepts go out ahead of their turn, at most ${PIPELINE}; each message handed over once, in order`, async () => {
+    const slow = slowStore();
+    const srv = await serveWs({ store: slow.store });
+    const id = sid();
+    const c = await hello(srv.url, id);
+    for (let n = 1; n <= 100; n++) c.send('$m', n, 'm', n);
+    await waitFor(() => slow.inFlight > 1, 2000, 'accepts out ahead');
+    for (let i = 0; i < 20 && srv.handled.length < 100; i++) {
+      slow.release();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await c.ackOf(100);
+    expect(slow.maxInFlight).toBeGreaterThan(1);
+    expect(slow.maxInFlight).toBeLessThanOrEqual(PIPELINE + 1);
+    expect(srv.of(id)).toEqual(Array.from({ length: 100 }, (_, i) => ['m', i + 1]));
+    expect(slow.accepted).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+  });
+
+  it('a message whose accept went out is handed over although its connection closed first; the client’s resend is a duplicate', async () => {
+    const slow = slowStore();
+    const srv = await serveWs({ store: slow.store });
+    const id = sid();
+    const c = await hello(srv.url, id);
+    for (let n = 1; n <= 5; n++) c.send('$m', n, 'm', n);
+    await waitFor(() => slow.inFlight == 5, 2000, 'five accepts out');
+    c.kill();
+    await waitFor(() => srv.wss.clients.size == 0, 2000, 'the connection closed on the server');
+    slow.release();
+    await waitFor(() => srv.handled.length == 5, 2000, 'all five handed over');
+    // The client comes back: told they are stored, it resends nothing; resent anyway, they are duplicates.
+    const again = await ProtocolClient.hello(srv.url, id, 0);
+    cleanup(() => again.client.kill());
+    expect(again.welcome.seq).toBe(5);
+    again.client.send('$m', 5, 'm', 5);
+    await again.client.ackOf(5);
+    expect(srv.of(id)).toEqual([1, 2, 3, 4, 5].map((n) => ['m', n]));
+  });
+
+  it('a number that jumps too far goes out never: the connection is closed with 1008 in its turn, nothing after it stored', async () => {
+    const slow = slowStore();
+    const srv = await serveWs({ store: slow.store });
+    const id = sid();
+    const c = await hello(srv.url, id);
+    c.send('$m', 1, 'm', 1);
+    c.send('$m', 2, 'm', 2);
+    c.send('$m', 5000, 'm', 5000);
+    c.send('$m', 5001, 'm', 5001);
+    await waitFor(() => slow.inFlight == 2, 2000, 'two accepts out');
+    slow.release();
+    expect((await c.closeOf()).code).toBe(CloseCode.violation);
+    expect(slow.accepted).toEqual([1, 2]);
+    expect(srv.of(id)).toEqual([
+      ['m', 1],
+      ['m', 2],
+    ]);
+  });
+});

@@ -1,0 +1,297 @@
+// redisStore against a real redis-server (test/helpers/redis.ts): what each store call does to Redis, and
+// the guarantees it keeps when two stores (two processes, as Redis sees them: two connections) share a session.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { redisStore, type RedisStore } from '../../src/server/redis';
+import type { StoreNews } from '../../src/server/store';
+import { isSurewireError } from '../../src/errors';
+import { startRedis, waitForAsync, type RedisServer } from '../helpers/redis';
+import { waitFor } from '../helpers/wait';
+import { sid } from './fixtures';
+
+let redis: RedisServer;
+beforeAll(async () => void (redis = await startRedis()));
+afterAll(() => redis?.stop());
+
+const client = (): Redis => redis.client({ autoResendUnfulfilledCommands: false });
+const stores: RedisStore[] = [];
+const store = (o: Parameters<typeof redisStore>[1] = {}): RedisStore => {
+  const s = redisStore(client(), o);
+  stores.push(s);
+  return s;
+};
+afterAll(() => Promise.all(stores.map((s) => s.close())));
+
+describe('redisStore: one process', () => {
+  it('a new session starts at seq null, offset 0; accept, append and since keep what they were given', async () => {
+    const s = store();
+    const id = sid();
+    expect(await s.open(id, '', true)).toEqual({ seq: null, offset: 0, principal: '', fresh: true });
+    expect(await s.accept(id, 1)).toBe(true);
+    expect(await s.accept(id, 5)).toBe(true);
+    expect(await s.append(id, 'a', [1, { x: 'é' }])).toBe(1);
+    expect(await s.append(id, 'b', [])).toBe(2);
+    expect(await s.open(id, '', true)).toEqual({ seq: 5, offset: 2, principal: '', fresh: false });
+    expect(await s.since(id, 0)).toEqual([
+      { offset: 1, event: 'a', args: [1, { x: 'é' }] },
+      { offset: 2, event: 'b', args: [] },
+    ]);
+    expect(await s.since(id, 1)).toEqual([{ offset: 2, event: 'b', args: [] }]);
+    expect(await s.since(id, 2)).toEqual([]);
+    expect(await s.since(id, 3), 'beyond the last offset').toBeUndefined();
+    expect(await s.since(sid('unknown'), 0), 'an unknown session').toBeUndefined();
+  });
+
+  it('accept takes only numbers above the stored one (numbers may skip)', async () => {
+    const s = store();
+    const id = sid();
+    await s.open(id, '', true);
+    expect(await s.accept(id, 3)).toBe(true);
+    expect(await s.accept(id, 3)).toBe(false);
+    expect(await s.accept(id, 2)).toBe(false);
+    expect(await s.accept(id, 10)).toBe(true);
+    expect((await s.open(id, '', true))!.seq).toBe(10);
+  });
+
+  it('the history keeps `history` messages; trim drops the acknowledged ones; since says when it no longer reaches back', async () => {
+    const s = store({ history: 3 });
+    const id = sid();
+    for (let i = 1; i <= 5; i++) await s.append(id, 'm', [i]);
+    expect((await s.since(id, 2))!.map((m) => m.offset)).toEqual([3, 4, 5]);
+    expect(await s.since(id, 1), 'offset 2 was pushed out').toBeUndefined();
+    await s.trim(id, 4);
+    expect((await s.since(id, 4))!.map((m) => m.offset)).toEqual([5]);
+    expect(await s.since(id, 3), 'offset 4 was trimmed').toBeUndefined();
+    await s.trim(id, 5);
+    expect(await s.since(id, 5)).toEqual([]);
+    expect(await s.since(id, 4)).toBeUndefined();
+    expect(await s.append(id, 'm', [6]), 'offsets go on after a trim').toBe(6);
+  });
+
+  it('keeps the data in the documented layout: a hash, a stream with the offsets as ids, a sorted set of sessions', async () => {
+    const s = store({ prefix: 'layout:' });
+    const id = sid();
+    const c = client();
+    await s.open(id, '', true);
+    await s.accept(id, 7);
+    await s.append(id, 'hi', ['there']);
+    expect(await c.hgetall(`layout:{${id}}:s`)).toMatchObject({ seq: '7', off: '1', ep: '1', p: '', hc: '1' });
+    expect(await c.xrange(`layout:{${id}}:h`, '-', '+')).toEqual([['1-0', ['m', '["hi","there"]']]]);
+    expect(await c.zscore('layout:sessions', id)).not.toBeNull();
+    expect([...(await s.sessions())]).toContain(id);
+    c.disconnect();
+  });
+
+  it('a session idle past `ttl` loses its history (a discontinuity for its client), and past `keep` its record', async () => {
+    const s = store({ ttl: 150, keep: 600 });
+    const id = sid();
+    await s.open(id, '', true);
+    await s.accept(id, 4);
+    await s.append(id, 'm', [1]);
+    // Held (a connection here), the history has the long expiry; released, the short one.
+    await s.release(id, true);
+    const c = client();
+    await waitForAsync(async () => (await c.exists(`surewire:{${id}}:h`)) == 0, 3000, 'the history expired');
+    // The record stays: the client's resends are still deduplicated, and a client at offset 0 is told it missed offset 1.
+    expect(await s.since(id, 0)).toBeUndefined();
+    expect(await s.open(id, '', true)).toMatchObject({ seq: 4, offset: 1, fresh: false });
+    await waitForAsync(async () => (await c.exists(`surewire:{${id}}:s`)) == 0, 3000, 'the record expired');
+    expect(await s.open(id, '', true)).toMatchObject({ seq: null, offset: 0, fresh: true });
+    c.disconnect();
+  });
+
+  it('refuses a client that would resend unanswered commands, bad options, and arguments JSON cannot carry', async () => {
+    expect(() => redisStore(redis.client())).toThrow(/autoResendUnfulfilledCommands: false/);
+    expect(() => redisStore({} as never)).toThrow(/an ioredis client/);
+    expect(() => redisStore(redis.client({ autoResendUnfulfilledCommands: false, enableAutoPipelining: true }))).toThrow(/enableAutoPipelining/);
+    const c = client();
+    expect(() => redisStore(c, { history: -1 })).toThrow(/redisStore\.history/);
+    expect(() => redisStore(c, { ttl: 1.5 })).toThrow(/redisStore\.ttl/);
+    expect(() => redisStore(c, { ttl: 1000, keep: 10 })).toThrow(/redisStore\.keep/);
+    const s = store();
+    await expect(s.append(sid(), 'big', [10n])).rejects.toThrow(/cannot be stored as JSON/);
+  });
+
+  it('scripts Redis forgot (SCRIPT FLUSH) fail the calls that find them missing, are loaded again, and a burst never lands out of order', async () => {
+    const s = store();
+    const id = sid();
+    await s.open(id, '', true);
+    const c = client();
+    await c.script('FLUSH');
+    // Appends over many ticks, none awaited: each tick's batch is one call. Those that find the script missing
+    // fail (the app is told); the others land in the order they were sent.
+    const results: Promise<number | string>[] = [];
+    for (let tick = 0; tick < 40; tick++) {
+      for (let i = 0; i < 5; i++) results.push(s.append(id, 'm', [tick * 5 + i]).catch((e: Error) => e.message));
+      // Some batches go out before the answer to the one before (a later tick of the same turn), some after.
+      await new Promise((r) => (tick % 3 ? process.nextTick(r) : setImmediate(r)));
+    }
+    const got = await Promise.all(results);
+    const failed = got.filter((r) => typeof r == 'string');
+    const stored = got.flatMap((r, i) => (typeof r == 'number' ? [[r, i] as const] : []));
+    expect(failed.every((m) => /NOSCRIPT/.test(m as string)), String(failed[0])).toBe(true);
+    expect(stored.length, 'later batches stored once the scripts are loaded again').toBeGreaterThan(100);
+    expect(stored.map(([off]) => off), 'offsets in the order of the calls').toEqual(stored.map((_, k) => k + 1));
+    expect((await s.since(id, 0))!.map((m) => m.args[0])).toEqual(stored.map(([, i]) => i));
+    expect(await s.accept(id, 1)).toBe(true);
+    c.disconnect();
+  });
+});
+
+describe('redisStore: principals, holds, limits', () => {
+  it('open binds a new session to its principal; another principal gets the record and changes nothing', async () => {
+    const a = store();
+    const b = store();
+    const id = sid();
+    const heard: StoreNews[] = [];
+    a.watch(id, (n) => heard.push(n));
+    expect(await a.open(id, 'alice', true)).toEqual({ seq: null, offset: 0, principal: 'alice', fresh: true });
+    await a.accept(id, 3);
+    b.watch(id, () => {});
+    expect(await b.open(id, 'mallory', true)).toEqual({ seq: 3, offset: 0, principal: 'alice', fresh: false });
+    // No takeover was published for the foreign open: a's connection stays.
+    await b.open(id, 'alice', true);
+    await waitFor(() => heard.length, 2000, 'the takeover by alice on b');
+    expect(heard).toEqual([{ type: 'takeover' }]);
+  });
+
+  it('open without `create` creates nothing; a session made by append is bound by its first open (fresh)', async () => {
+    const s = store();
+    const id = sid();
+    expect(await s.open(id, 'p', false)).toBeUndefined();
+    expect(await s.since(id, 0)).toBeUndefined();
+    await s.append(id, 'early', []);
+    expect(await s.open(id, 'p', false)).toEqual({ seq: null, offset: 1, principal: 'p', fresh: true });
+    expect(await s.open(id, 'p', false)).toEqual({ seq: null, offset: 1, principal: 'p', fresh: false });
+  });
+
+  it('`sessions` bounds the sessions over every process: open answers undefined, append throws a store error', async () => {
+    const s = store({ prefix: `full-${sid()}:`, sessions: 2 });
+    await s.open(sid(), '', true);
+    await s.append(sid(), 'm', []);
+    expect(await s.open(sid(), '', true)).toBeUndefined();
+    await expect(s.append(sid(), 'm', [])).rejects.toThrow(/no room for session .* all 2 sessions are in use/);
+  });
+
+  it('a held session keeps its history the long expiry (`keep`); released by every holder, the short one (`ttl`)', async () => {
+    const a = store({ ttl: 60_000, keep: 600_000 });
+    const b = store({ ttl: 60_000, keep: 600_000 });
+    const id = sid();
+    const c = client();
+    await a.open(id, '', true);
+    await b.open(id, '', true);
+    await a.append(id, 'm', []);
+    const pttl = (): Promise<number> => c.pttl(`surewire:{${id}}:h`);
+    expect(await pttl()).toBeGreaterThan(60_000);
+    await a.release(id, true);
+    await a.release(id, true);
+    expect(await pttl(), 'still held by b').toBeGreaterThan(60_000);
+    await b.release(id, false);
+    expect(await pttl()).toBeLessThanOrEqual(60_000);
+    await a.append(id, 'm', []);
+    expect(await pttl()).toBeLessThanOrEqual(60_000);
+    c.disconnect();
+  });
+});
+
+describe('redisStore: two processes on one Redis', () => {
+  it('accept-once: of two stores racing for the same numbers, exactly one stores each', async () => {
+    const a = store();
+    const b = store();
+    const id = sid();
+    const stopA = a.watch(id, () => {});
+    const stopB = b.watch(id, () => {});
+    await Promise.all([a.open(id, '', true), b.open(id, '', true)]);
+    const wins: string[] = [];
+    for (let n = 1; n <= 200; n++) {
+      const [ra, rb] = await Promise.all([a.accept(id, n).catch(() => 'x'), b.accept(id, n).catch(() => 'x')]);
+      wins.push(`${ra == true ? 'a' : ''}${rb == true ? 'b' : ''}`);
+    }
+    expect(wins.filter((w) => w.length != 1), 'numbers stored by both or by neither').toEqual([]);
+    stopA();
+    stopB();
+  });
+
+  it('a process whose view is stale (the other stored meanwhile) is refused, never skips a number', async () => {
+    const a = store();
+    const b = store();
+    const id = sid();
+    a.watch(id, () => {});
+    b.watch(id, () => {});
+    await a.open(id, '', true);
+    await b.open(id, '', true);
+    expect(await a.accept(id, 1)).toBe(true);
+    // b still expects seq null: storing 2 would skip over 1, which b never handed to its app.
+    const e = await b.accept(id, 2).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(isSurewireError(e) && e.code).toBe('store');
+    expect(String(e)).toMatch(/changed under this process/);
+    expect((await a.open(id, '', true))!.seq).toBe(1);
+  });
+
+  it('news: an append on one store reaches the other store watching the session, with the message; not itself', async () => {
+    const a = store();
+    const b = store();
+    const id = sid();
+    const heardB: StoreNews[] = [];
+    b.watch(id, (n) => heardB.push(n));
+    await b.open(id, '', true);
+    await a.append(id, 'hello', [{ n: 1 }]);
+    await waitFor(() => heardB.length, 2000, 'news on b');
+    expect(heardB).toEqual([{ type: 'append', offset: 1, event: 'hello', args: [{ n: 1 }] }]);
+    // b's own append is not news to b; the next one of a is.
+    await b.append(id, 'own', []);
+    await a.append(id, 'again', []);
+    await waitFor(() => heardB.length == 2, 2000, 'the second news on b');
+    expect(heardB[1]).toEqual({ type: 'append', offset: 3, event: 'again', args: [] });
+  });
+
+  it('news: a $hello read on one store is a takeover for the other, unless it is older than the other’s own', async () => {
+    const a = store();
+    const b = store();
+    const id = sid();
+    const heardA: StoreNews[] = [];
+    a.watch(id, (n) => heardA.push(n));
+    b.watch(id, () => {});
+    await a.open(id, '', true);
+    await b.open(id, '', true);
+    await waitFor(() => heardA.length, 2000, 'the takeover on a');
+    expect(heardA).toEqual([{ type: 'takeover' }]);
+    // a reads again (the client came back): b's older takeover is not news any more.
+    heardA.length = 0;
+    await a.open(id, '', true);
+    await a.append(id, 'after', []);
+    const c = client();
+    await c.publish('surewire:news', `t other ${id} 1`);
+    await b.append(id, 'marker', []);
+    await waitFor(() => heardA.length, 2000, 'the marker');
+    expect(heardA).toEqual([{ type: 'append', offset: 2, event: 'marker', args: [] }]);
+    c.disconnect();
+  });
+
+  it('while Redis is down every call fails at once with a store error; the watchers hear `lost`; after it is back, calls work again', async () => {
+    const own = await startRedis();
+    const c = own.client({ autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 });
+    const s = redisStore(c);
+    const id = sid();
+    const heard: StoreNews[] = [];
+    s.watch(id, (n) => heard.push(n));
+    await s.open(id, '', true);
+    await own.kill();
+    await waitFor(() => c.status == 'reconnecting', 3000, 'the client reconnecting');
+    const e = await s.accept(id, 1).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(isSurewireError(e) && e.code).toBe('store');
+    expect(heard).toContainEqual({ type: 'lost' });
+    await own.start();
+    await waitFor(() => c.status == 'ready', 5000, 'the client ready again');
+    // Redis came back empty: the session is new (its client will be told of a discontinuity).
+    expect(await s.open(id, '', true)).toMatchObject({ seq: null, offset: 0, fresh: true });
+    await s.close();
+    await own.stop();
+  });
+});
