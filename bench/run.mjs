@@ -49,11 +49,13 @@ const MODES = {
   full: {
     rounds: 5,
     // Stop adding rounds (never below 3) when the next one would end the run past this many seconds.
-    budget: 500,
+    budget: 600,
     throughput: { n: 100_000, blocks: 10, win: 1000, timeout: 120_000 },
     latency: { n: 2000, blocks: 8, blockWarmup: 10, timeout: 60_000 },
     reconnect: { n: 20, pause: 25, timeout: 5000 },
     memory: { n: 10_000 },
+    burst: { n: 100_000, timeout: 120_000 },
+    backlog: { n: 50_000, timeout: 120_000 },
     clientCost: { n: 20_000, chunk: 100, reps: 5 },
     serverCost: { n: 20_000, chunk: 100, reps: 5 },
     warmup: { throughput: 5000, latency: 200 },
@@ -66,6 +68,8 @@ const MODES = {
     latency: { n: 500, blocks: 4, blockWarmup: 10, timeout: 30_000 },
     reconnect: { n: 5, pause: 25, timeout: 5000 },
     memory: { n: 10_000 },
+    burst: { n: 20_000, timeout: 60_000 },
+    backlog: { n: 10_000, timeout: 60_000 },
     clientCost: { n: 10_000, chunk: 100, reps: 5 },
     serverCost: { n: 10_000, chunk: 100, reps: 5 },
     warmup: { throughput: 5000, latency: 100 },
@@ -82,6 +86,17 @@ const SPEC = {
   reconnectOver: 10, // ms over the drawn backoff delay, at most
   reliableCost: 0.1, // throughput lost against plain surewire, at most
 };
+// Issue 15, "full speed with a backlog": ratios within one round, medians over rounds.
+const BACKLOG = {
+  reliable: 0.9, // reliable surewire's rate ≥ 0.90 × plain surewire's, in burst and in backlog
+  reliableCpu: 1.15, // its browser CPU per message ≤ 1.15 × plain's, in burst
+  flush: 0.95, // plain surewire's backlog rate ≥ 0.95 × its burst rate (the same messages on an open connection)
+  io: 0.97, // surewire over socket.io ≥ 0.97 × socket.io-client's rate, in throughput and in burst
+  ioP50: 1.03, // and its p50 ≤ 1.03 ×
+  ioMemory: 1.2, // its outbox ≤ 1.2 × a plain array of the packets
+};
+// The contenders of the burst and backlog measures (raw WebSocket has no queue: burst only).
+const BURST_IDS = ['raw', 'surewire', 'surewire-reliable', 'socket.io-client', 'surewire-io'];
 
 function parseArgs(argv) {
   const has = (f) => argv.includes(f);
@@ -162,13 +177,15 @@ async function main() {
   log(`bench: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, Chromium ${machine.chromium}`);
 
   const ids = CONTENDERS.map((c) => c.id);
-  const memIds = ['array', 'array-reliable', ...ids.filter((id) => id != 'raw')];
+  const memIds = ['array', 'array-reliable', 'array-io', ...ids.filter((id) => id != 'raw')];
   const raw = {
     throughput: Object.fromEntries(ids.map((id) => [id, []])),
     latency: Object.fromEntries(ids.map((id) => [id, []])),
     reconnect: Object.fromEntries(ids.map((id) => [id, []])),
     memory: Object.fromEntries(memIds.map((id) => [id, []])),
     clientCost: Object.fromEntries(ids.map((id) => [id, []])),
+    burst: Object.fromEntries(BURST_IDS.map((id) => [id, []])),
+    backlog: Object.fromEntries(BURST_IDS.filter((id) => id != 'raw').map((id) => [id, []])),
     serverCost: [],
   };
   const pageErrors = [];
@@ -250,7 +267,32 @@ async function main() {
         line.push(`${id} ${fmt(raw.latency[id][r].p50 * 1000)}/${fmt(raw.latency[id][r].p99 * 1000)}`);
       }
       log(`  latency p50/p99 µs: ${line.join(', ')}`);
+
+      // Burst, on the same (warm) connections: n sends in one synchronous loop, time to the last echo.
+      line.length = 0;
+      for (const id of order.filter((id) => BURST_IDS.includes(id))) {
+        const meter = await cpuMeter(servers);
+        const res = await page.call('burst', handles[id], cfg.burst);
+        const cpu = await meter.stop();
+        if (res.outOfOrder) pageErrors.push(`round ${r + 1}: ${id}: burst: ${res.outOfOrder} echoes out of order`);
+        raw.burst[id][r] = { ...res, rate: (res.n / res.ms) * 1000, cpu: { server: cpu.server / res.n, browser: (cpu.browser ?? NaN) / res.n }, othersCores: (cpu.others ?? NaN) / cpu.wall };
+        line.push(`${id} ${fmt(raw.burst[id][r].rate / 1000, 1)}k`);
+      }
+      log(`  burst msg/s: ${line.join(', ')}`);
       for (const id of order) await page.call('connClose', handles[id]);
+
+      // Backlog: n sends while offline, then the server is reachable; time from open to the last echo.
+      line.length = 0;
+      for (const id of order.filter((id) => raw.backlog[id])) {
+        const meter = await cpuMeter(servers);
+        const res = await page.call('backlog', id, urls, cfg.backlog);
+        const cpu = await meter.stop();
+        if (res.outOfOrder) pageErrors.push(`round ${r + 1}: ${id}: backlog: ${res.outOfOrder} echoes out of order`);
+        if (res.queued != res.n) pageErrors.push(`round ${r + 1}: ${id}: backlog: ${res.queued} of ${res.n} messages queued`);
+        raw.backlog[id][r] = { ...res, rate: (res.n / res.ms) * 1000, cpu: { server: cpu.server / res.n, browser: (cpu.browser ?? NaN) / res.n }, othersCores: (cpu.others ?? NaN) / cpu.wall };
+        line.push(`${id} ${fmt(raw.backlog[id][r].rate / 1000, 1)}k`);
+      }
+      log(`  backlog msg/s: ${line.join(', ')}`);
 
       line.length = 0;
       for (const id of order) {
@@ -329,7 +371,7 @@ async function main() {
     }
     for (const id of memIds) {
       // "Its own frames": reliable surewire keeps longer frames than the app's messages encode to.
-      const own = id == 'surewire-reliable' ? 'array-reliable' : 'array';
+      const own = id == 'surewire-reliable' ? 'array-reliable' : id == 'surewire-io' ? 'array-io' : 'array';
       agg.memory[id] = {
         perMessage: summary(raw.memory[id].map((x) => x.bytes / cfg.memory.n)),
         ratio: summary(rounds.map((r) => raw.memory[id][r].bytes / raw.memory.array[r].bytes)),
@@ -344,6 +386,31 @@ async function main() {
     }
     agg.serverCost = { plain: summary(raw.serverCost.map((x) => x.plain)), reliable: summary(raw.serverCost.map((x) => x.reliable)) };
     agg.reliableCost = summary(rounds.map((r) => 1 - raw.throughput['surewire-reliable'][r].rate / raw.throughput.surewire[r].rate));
+    for (const m of ['burst', 'backlog']) {
+      agg[m] = {};
+      for (const id of Object.keys(raw[m])) {
+        const xs = raw[m][id];
+        agg[m][id] = {
+          rate: summary(xs.map((x) => x.rate)),
+          serverCpu: summary(xs.map((x) => x.cpu.server)),
+          browserCpu: summary(xs.map((x) => x.cpu.browser)),
+          othersCores: summary(xs.map((x) => x.othersCores)),
+          ...(m == 'burst' ? { ratio: ratio(raw.burst, id, (x) => x.rate) } : {}),
+        };
+      }
+    }
+    // Issue 15's ratios, each within one round.
+    const per = (f) => summary(rounds.map(f));
+    agg.backlogTargets = {
+      reliableBurst: per((r) => raw.burst['surewire-reliable'][r].rate / raw.burst.surewire[r].rate),
+      reliableBacklog: per((r) => raw.backlog['surewire-reliable'][r].rate / raw.backlog.surewire[r].rate),
+      reliableCpu: per((r) => raw.burst['surewire-reliable'][r].cpu.browser / raw.burst.surewire[r].cpu.browser),
+      flush: per((r) => raw.backlog.surewire[r].rate / raw.burst.surewire[r].rate),
+      ioThroughput: per((r) => raw.throughput['surewire-io'][r].rate / raw.throughput['socket.io-client'][r].rate),
+      ioP50: per((r) => raw.latency['surewire-io'][r].p50 / raw.latency['socket.io-client'][r].p50),
+      ioBurst: per((r) => raw.burst['surewire-io'][r].rate / raw.burst['socket.io-client'][r].rate),
+      ioMemory: per((r) => raw.memory['surewire-io'][r].bytes / raw.memory['array-io'][r].bytes),
+    };
     agg.ioCost = summary(rounds.map((r) => 1 - raw.throughput['surewire-io'][r].rate / raw.throughput['socket.io-client'][r].rate));
 
     // ---- targets ---------------------------------------------------------------------------------------
@@ -418,6 +485,20 @@ async function main() {
         detail: `median of the per-round costs; min–max ${fmt(agg.reliableCost.min * 100, 1)}–${fmt(agg.reliableCost.max * 100, 1)} %; median rates ${fmt(agg.throughput['surewire-reliable'].rate.median)} vs ${fmt(agg.throughput.surewire.rate.median)} msg/s`,
       },
     ];
+    const bt = agg.backlogTargets;
+    const issue15 = [
+      ['burst-reliable', 'burst: reliable surewire ≥ 0.90 × plain surewire', bt.reliableBurst, '≥', BACKLOG.reliable, '× plain'],
+      ['backlog-reliable', 'backlog: reliable surewire ≥ 0.90 × plain surewire', bt.reliableBacklog, '≥', BACKLOG.reliable, '× plain'],
+      ['burst-reliable-cpu', 'burst: reliable surewire browser CPU/msg ≤ 1.15 × plain', bt.reliableCpu, '≤', BACKLOG.reliableCpu, '× plain'],
+      ['backlog-flush', 'backlog: surewire flush ≥ 0.95 × its burst on an open connection', bt.flush, '≥', BACKLOG.flush, '× burst'],
+      ['io-throughput', 'throughput: surewire over socket.io ≥ 0.97 × socket.io-client', bt.ioThroughput, '≥', BACKLOG.io, '× socket.io-client'],
+      ['io-p50', 'latency p50: surewire over socket.io ≤ 1.03 × socket.io-client', bt.ioP50, '≤', BACKLOG.ioP50, '× socket.io-client'],
+      ['io-burst', 'burst: surewire over socket.io ≥ 0.97 × socket.io-client', bt.ioBurst, '≥', BACKLOG.io, '× socket.io-client'],
+      ['io-memory', 'memory: outbox over socket.io ≤ 1.2 × a plain array of the packets', bt.ioMemory, '≤', BACKLOG.ioMemory, '× array of packets'],
+    ];
+    for (const [key, name, s, op, limit, unit] of issue15) {
+      targets.push({ key, name, ok: op == '≥' ? s.median >= limit : s.median <= limit, value: `${fmt(s.median, 3)} ${unit}`, detail: spread(s) });
+    }
 
     // ---- why: CPU profiles of the missed speed targets ---------------------------------------------------
     const missedSpeed = targets.filter((t) => !t.ok && ['throughput', 'p50', 'p99', 'reliable'].includes(t.key)).map((t) => t.key);

@@ -147,13 +147,19 @@ export function reliable(options: ReliableOptions = {}): Reliable {
   let unacked: [number, unknown][] = [];
   let wire = 0;
   // Frames made but not handed to a socket yet (in the outbox), oldest first, each followed by its sequence
-  // number. The outbox hands them on in the order they were made, so the one looked for is almost always
-  // first: an array does what a Map would, in less memory and without hashing every frame.
-  const made: unknown[] = [];
+  // number, from index `head` on. The outbox hands them on in the order they were made, so the one looked for
+  // is almost always at `head`: taken by moving `head` (splice there would copy the whole backlog per frame).
+  let made: unknown[] = [];
+  let head = 0;
   // Takes a frame out of `made`: its sequence number, or undefined when it is not one of them.
   const take = (f: unknown): number | undefined => {
-    const i = made.indexOf(f);
-    return i < 0 ? undefined : (made.splice(i, 2)[1] as number);
+    const i = made.indexOf(f, head);
+    if (i < 0) return;
+    const n = made[i + 1] as number;
+    // The taken part is cut once it is the bigger half, so that a queue that never empties does not grow for ever.
+    if (i > head) made.splice(i, 2);
+    else if ((head += 2) * 2 > made.length) (made = made.slice(head)), (head = 0);
+    return n;
   };
   let waiters: [number, () => void][] = [];
   // The connection that said hello and waits for, or got, its welcome (`c` the transport's, `w` the one the
@@ -164,8 +170,9 @@ export function reliable(options: ReliableOptions = {}): Reliable {
 
   // A message is pending until acknowledged or dropped: `delivered()` waits for those made before it.
   const settle = (): void => {
-    const low = Math.min(unacked.length ? unacked[0]![0] : Infinity, made.length ? (made[1] as number) : Infinity);
-    waiters = waiters.filter(([n, resolve]) => (n < low ? (resolve(), false) : true));
+    const low = Math.min(unacked.length ? unacked[0]![0] : Infinity, made.length > head ? (made[head + 1] as number) : Infinity);
+    // Waiters are in increasing order: resolved from the front, without a new array per acknowledgement.
+    while (waiters.length && waiters[0]![0] < low) waiters.shift()![1]();
   };
 
   return {
@@ -224,7 +231,11 @@ export function reliable(options: ReliableOptions = {}): Reliable {
       };
       const ack = (n: number): void => {
         if (n > acked) acked = n;
-        while (unacked.length && unacked[0]![0] <= n) unacked.shift(), wire && wire--;
+        // One splice for all it acknowledges: shift() per message copies a backlog too big for V8 to trim in place.
+        let k = 0;
+        while (k < unacked.length && unacked[k]![0] <= n) k++;
+        unacked.splice(0, k);
+        wire = Math.max(0, wire - k);
         settle();
         save();
         fill();
@@ -314,7 +325,7 @@ export function reliable(options: ReliableOptions = {}): Reliable {
           // With nothing made and not handed on, numbering goes on from the last number handed on (which
           // `send` may have lowered): no frame needs renumbering then. Waiters keep their meaning: everything
           // made so far is handed on, at or below it.
-          if (!made.length && seq > (seq = last())) for (const w of waiters) if (w[0] > seq) w[0] = seq;
+          if (made.length == head && seq > (seq = last())) for (const w of waiters) if (w[0] > seq) w[0] = seq;
           const f = codec.encode({ event: '$m', args: [seq + 1, p.event, ...p.args] });
           const z = size(f);
           if (z > o.maxFrame)

@@ -29,7 +29,7 @@ function pageCategory({ functionName: fn, url }) {
   return 'native';
 }
 
-function serverCategory({ functionName: fn, url }) {
+export function serverCategory({ functionName: fn, url }) {
   const s = special(fn);
   if (s !== undefined) return s;
   if (/surewire\.server\.mjs$/.test(url)) return 'surewire/server';

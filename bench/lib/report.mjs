@@ -48,6 +48,7 @@ export function renderMarkdown(res, notes, { brief = false } = {}) {
   const label = Object.fromEntries(contenders.map((c) => [c.id, c.label]));
   label.array = 'plain array of the frames (baseline)';
   label['array-reliable'] = 'plain array of reliable frames (baseline)';
+  label['array-io'] = 'plain array of socket.io packets (baseline)';
   const rawTp = agg.throughput.raw.rate.median;
   const out = [];
   const p = (...s) => out.push(...s);
@@ -101,6 +102,31 @@ export function renderMarkdown(res, notes, { brief = false } = {}) {
       `surewire over socket.io against socket.io-client alone: ${fmt(agg.ioCost.median * 100, 1)} % less (${range(agg.ioCost, 1, ' %', 100)}; negative: faster).`,
     '',
   );
+
+  // ---- burst and backlog
+  if (agg.burst) {
+    const row = (m, id) => {
+      const t = agg[m][id];
+      return [label[id], fmt(t.rate.median), range(t.rate), ...(m == 'burst' ? [fmt(t.ratio.median, 3), range(t.ratio, 3)] : []), fmt(t.serverCpu.median, 1), fmt(t.browserCpu.median, 1), `${fmt(t.othersCores.median, 2)} (${range(t.othersCores, 2)})`];
+    };
+    const bt = agg.backlogTargets;
+    const r = (s) => `**${fmt(s.median, 3)}** (${range(s, 3)})`;
+    p(
+      '## Burst and backlog',
+      '',
+      `**Burst**: ${fmt(cfg.burst.n)} messages sent in one synchronous loop on the open (warm) connection of the throughput measure, timed from the first send to the last echo (checked in order). ` +
+        `**Backlog**: ${fmt(cfg.backlog.n)} messages sent while the client is offline (surewire: its url function leads to a port nobody listens on until the server "comes up"; socket.io-client, which cannot change its url: not connected until then), ` +
+        'timed from the client\'s open to the last echo. CPU per message over the whole measure (for backlog, the offline sends included). One contender after another, in the round\'s order.',
+      '',
+      table(['burst', 'messages/s', 'min–max', '× raw', 'min–max', 'server CPU µs/msg', 'browser CPU µs/msg', 'other jobs, cores'], Object.keys(agg.burst).map((id) => row('burst', id)), ['l']),
+      '',
+      table(['backlog', 'messages/s', 'min–max', 'server CPU µs/msg', 'browser CPU µs/msg', 'other jobs, cores'], Object.keys(agg.backlog).map((id) => row('backlog', id)), ['l']),
+      '',
+      `Within each round: reliable ÷ plain surewire, burst ${r(bt.reliableBurst)}, backlog ${r(bt.reliableBacklog)}, browser CPU per message in burst ${r(bt.reliableCpu)}; ` +
+        `plain surewire's backlog ÷ its burst ${r(bt.flush)}; surewire over socket.io ÷ socket.io-client, throughput ${r(bt.ioThroughput)}, p50 ${r(bt.ioP50)}, burst ${r(bt.ioBurst)}.`,
+      '',
+    );
+  }
 
   // ---- latency
   p(
@@ -196,7 +222,7 @@ export function renderMarkdown(res, notes, { brief = false } = {}) {
       ['contender', 'bytes/message', 'min–max', '× array', 'min–max', '× array of its own frames'],
       memIds.map((id) => {
         const m = agg.memory[id];
-        const own = id.startsWith('array') || /socket\.io|-io$/.test(id) ? '—' : `${fmt(m.ownRatio.median, 3)} (${range(m.ownRatio, 3)})`;
+        const own = id.startsWith('array') || id == 'socket.io-client' ? '—' : `${fmt(m.ownRatio.median, 3)} (${range(m.ownRatio, 3)})`;
         return [label[id], fmt(m.perMessage.median, 1), range(m.perMessage, 1), fmt(m.ratio.median, 3), range(m.ratio, 3), own];
       }),
       ['l'],

@@ -244,8 +244,10 @@ export async function serverCost(reliable, { n, chunk, reps }) {
     const server = reliableEcho(reliable, stats);
     ws = fake();
     server.ws(ws);
-    ws.h.message(Buffer.from(`["$hello","bench-cost-${r}",0]`), false);
-    while (ws.sent < 1) await tick();
+    // A session id of 22 characters or more: a server without a principal check refuses shorter ones.
+    ws.h.message(Buffer.from(`["$hello","bench-cost-${r}-${'x'.repeat(22)}",0,false]`), false);
+    while (ws.sent < 1 && ws.readyState == 1) await tick();
+    if (ws.readyState != 1) throw new Error('server cost: the reliable server closed the $hello');
     const c1 = cpu();
     for (let i = 0; i < n; i += chunk) {
       const end = Math.min(n, i + chunk);

@@ -10,7 +10,9 @@ export async function spawnServers(init) {
   const child = fork(resolve(HERE, 'server-process.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let seq = 0;
   const waiting = new Map();
-  const exited = new Promise((ok) => child.once('exit', ok));
+  const exited = new Promise((ok) => child.once('exit', (code, signal) => ok(code ?? signal)));
+  // A send after the child is gone rejects its request (exited, above) instead of crashing the bench.
+  child.on('error', () => {});
   exited.then((code) => {
     for (const { reject } of waiting.values()) reject(new Error(`bench: the server process exited (${code})`));
     waiting.clear();

@@ -69,6 +69,18 @@ const surewireAdapter = (mod, url, extra = () => ({}), fakeable = true) => ({
       c.connection.on('drop', (d) => reject(new Error(`surewire dropped a message: ${d.reason}`)));
     });
   },
+  // The backlog measure's client: its url leads nowhere until up() (its next attempt, within 20 ms, then opens).
+  async backlog(u, h) {
+    let up = false;
+    const c = new mod.Surewire(() => url(u, !up), {
+      ...surewireOptions(extra(u)),
+      reconnect: { initialDelay: 20, maxDelay: 20, factor: 1, jitter: 0 },
+    });
+    c.on('echo', h.echo);
+    c.connection.on('open', () => h.open());
+    while (c.connection.state != 'reconnecting') await wait(5);
+    return { send: c.send, queued: () => c.connection.getSnapshot().queued, up: () => (up = true), close: () => c.close() };
+  },
   async offline(u) {
     const c = new mod.Surewire(url(u, true), {
       ...surewireOptions(extra(u)),
@@ -98,6 +110,13 @@ const socketIoClient = (mod) => ({
       s.on('disconnect', () => h.close?.());
       s.io.on('reconnect_attempt', () => h.reconnecting?.(1));
     });
+  },
+  // socket.io-client cannot change its url: its backlog client is not connected until up() (emits are buffered).
+  async backlog(u, h) {
+    const s = mod.io(u.io, { ...ioOptions, autoConnect: false });
+    s.on('echo', h.echo);
+    s.on('connect', () => h.open());
+    return { send: (event, ...args) => s.emit(event, ...args), queued: () => s.sendBuffer.length, up: () => s.connect(), close: () => s.disconnect() };
   },
   async offline(u) {
     const s = mod.io(u.deadIo, { ...ioOptions, reconnectionDelay: LONG, reconnectionDelayMax: LONG });

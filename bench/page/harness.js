@@ -163,6 +163,65 @@ window.bench = {
     return samples.map((x) => Math.round(x * 1e4) / 1e4);
   },
 
+  /**
+   * Burst: n messages sent in one synchronous loop on the open connection `h`, and the time from the first
+   * send to the last echo (checked in order). `sendMs`: how long the loop itself took.
+   */
+  async burst(h, { n, timeout }) {
+    const { id, conn, slot } = conns.get(h);
+    let got = 0;
+    let outOfOrder = 0;
+    let done;
+    const finished = new Promise((r) => (done = r));
+    slot.echo = (p) => {
+      if (p.n !== got) outOfOrder++;
+      if (++got === n) done(performance.now());
+    };
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) conn.send('echo', payload(i));
+    const sendMs = performance.now() - t0;
+    try {
+      const t1 = await within(finished, timeout, `${id}: burst (${got}/${n} echoes)`);
+      return { n, ms: t1 - t0, sendMs, outOfOrder };
+    } finally {
+      slot.echo = () => {};
+    }
+  },
+
+  /**
+   * Backlog: n messages sent while the client is offline (its url leads nowhere; socket.io-client: not
+   * connected yet), then the server is reachable: the time from the client's open to the last echo (checked
+   * in order). null for a contender without an offline queue.
+   */
+  async backlog(id, u, { n, timeout }) {
+    if (!mods[id].backlog) return null;
+    let got = 0;
+    let outOfOrder = 0;
+    let tOpen;
+    let done;
+    const finished = new Promise((r) => (done = r));
+    const c = await within(
+      mods[id].backlog(u, {
+        echo(p) {
+          if (p.n !== got) outOfOrder++;
+          if (++got === n) done(performance.now());
+        },
+        open: () => (tOpen ??= performance.now()),
+      }),
+      10_000,
+      `${id}: backlog offline`,
+    );
+    try {
+      for (let i = 0; i < n; i++) c.send('echo', payload(i));
+      const queued = c.queued();
+      c.up();
+      const t1 = await within(finished, timeout, `${id}: backlog (${got}/${n} echoes)`);
+      return { n, ms: t1 - tOpen, queued, outOfOrder };
+    } finally {
+      c.close();
+    }
+  },
+
   /** One connection, one throughput block (what the CPU profiles run). */
   async throughput(id, u, o) {
     const h = await this.connOpen(id, u);
@@ -244,7 +303,8 @@ window.bench = {
   /**
    * Memory, step 1: a client sitting offline (or, for the baselines, nothing yet): 'array' is a plain array of
    * the frames the app's messages encode to, 'array-reliable' a plain array of the longer frames reliable
-   * surewire keeps for the same messages (`["$m", seq, "echo", payload]`).
+   * surewire keeps for the same messages (`["$m", seq, "echo", payload]`), 'array-io' a plain array of the
+   * packets surewire over socket.io keeps (`{ event: 'echo', args: [payload] }`).
    */
   async memPrepare(id, u) {
     mem = id.startsWith('array') ? { id } : { id, client: await mods[id].offline(u) };
@@ -255,6 +315,7 @@ window.bench = {
     if (mem.id.startsWith('array')) {
       const a = [];
       if (mem.id == 'array') for (let i = 0; i < n; i++) a.push(JSON.stringify(['echo', payload(i)]));
+      else if (mem.id == 'array-io') for (let i = 0; i < n; i++) a.push({ event: 'echo', args: [payload(i)] });
       else for (let i = 0; i < n; i++) a.push(JSON.stringify(['$m', i + 1, 'echo', payload(i)]));
       mem.array = a;
       return a.length;

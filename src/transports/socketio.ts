@@ -161,9 +161,12 @@ export function socketIo(io: SocketIoFactory, options: SocketIoOptions = {}): Tr
           // An ack of `{ $error }` (what `surewire/server` answers when `onRequest` throws) rejects with a RemoteError.
           const reply = (r: unknown): unknown =>
             r && typeof r == 'object' && Object.keys(r).join() == '$error' ? { id, args: [], error: (r as { $error: unknown }).$error } : { id, args: [r] };
-          k.emit(event!, ...args, ...(id == null ? [] : [(r: unknown) => cur == ctx && ctx.frame(reply(r))]));
-          // socket.io buffers an emit when its ping has just expired: take it back, the outbox keeps it.
-          return !k.sendBuffer.splice(0).length;
+          if (id == null) k.emit(event!, ...args);
+          else k.emit(event!, ...args, (r: unknown) => cur == ctx && ctx.frame(reply(r)));
+          // socket.io buffers an emit when its ping has just expired: take it back, the outbox keeps it
+          // (emptied in place: no new array per send).
+          const b = k.sendBuffer;
+          return !b.length || ((b.length = 0), false);
         },
         close() {
           if (cur == ctx) (cur = undefined), k.disconnect();
