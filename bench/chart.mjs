@@ -13,7 +13,7 @@ const COLORS = { throughput: '#2f6db5', p50: '#e08a1e', p99: '#b8401f', target: 
 
 /**
  * One panel: a bar per (contender, series), from 0 to `max` on the x axis, a dashed line at 1 (= raw) and,
- * on surewire's rows, a green tick at the SPEC.md target.
+ * on surewire's rows, a green tick at the target.
  */
 function panel({ x, y, width, title, subtitle, rows, series, max, targets }) {
   const labelW = 170;
@@ -45,7 +45,7 @@ function panel({ x, y, width, title, subtitle, rows, series, max, targets }) {
       const over = v.median > max ? ' ▸' : '';
       const target = row.id == 'surewire' && targets[s.key] != null ? sx(targets[s.key]) : -Infinity;
       if (target > -Infinity) {
-        parts.push(`<line x1="${target.toFixed(1)}" x2="${target.toFixed(1)}" y1="${by - 1}" y2="${by + barH + 1}" stroke="${COLORS.target}" stroke-width="3"><title>SPEC.md target: ${targets[s.key]} × raw</title></line>`);
+        parts.push(`<line x1="${target.toFixed(1)}" x2="${target.toFixed(1)}" y1="${by - 1}" y2="${by + barH + 1}" stroke="${COLORS.target}" stroke-width="3"><title>target: ${targets[s.key]} × raw</title></line>`);
       }
       // The value, right of the whisker (and of the target tick), on a white halo so lines do not cross it.
       const lx = Math.max(sx(v.max), sx(v.median), target + 2) + 5;
@@ -127,7 +127,7 @@ export function renderChart(res) {
 ${left.svg}
 ${right.svg}
 ${legend}
-<line x1="${20 + 3 * 130}" x2="${20 + 3 * 130}" y1="${legendY - 11}" y2="${legendY + 2}" stroke="${COLORS.target}" stroke-width="3"/><text x="${28 + 3 * 130}" y="${legendY}" class="label">SPEC.md target (surewire)</text>
+<line x1="${20 + 3 * 130}" x2="${20 + 3 * 130}" y1="${legendY - 11}" y2="${legendY + 2}" stroke="${COLORS.target}" stroke-width="3"/><text x="${28 + 3 * 130}" y="${legendY}" class="label">target (surewire)</text>
 </svg>
 `;
 }

@@ -66,7 +66,7 @@ export function renderMarkdown(res, notes, { brief = false } = {}) {
     '',
     '![Ratios to raw WebSocket: throughput, p50 and p99 latency](results.svg)',
     '',
-    '## SPEC.md targets',
+    '## Targets',
     '',
     table(
       ['target', 'measured', 'result', 'detail'],
@@ -246,7 +246,7 @@ export function renderMarkdown(res, notes, { brief = false } = {}) {
       ['l', 'l'],
     ),
     '',
-    "SPEC.md's size entries, as `npm run size` measures them:",
+    "The size entries, as `npm run size` measures them:",
     '',
     table(
       ['entry', 'min', 'min+gzip', 'brotli', 'target'],
