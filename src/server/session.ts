@@ -700,6 +700,7 @@ export class Engine {
       const replay = lost ? undefined : from == last ? [] : from < last ? await store.since(s.id, from) : undefined;
       if (conn.closed) return;
       this.#put(conn, '$welcome', [s.seq, last, !!replay]);
+      if (conn.closed) return;
       s.told = Math.max(s.told, s.seq ?? 0);
       conn.high = last;
       conn.acked = s.seq ?? 0;
@@ -809,6 +810,6 @@ export class Engine {
     conn.again = false;
     conn.acked = h;
     this.#put(conn, '$ack', [h]);
-    conn.session!.told = Math.max(conn.session!.told, h);
+    if (!conn.closed) conn.session!.told = Math.max(conn.session!.told, h);
   }
 }

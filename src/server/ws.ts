@@ -71,7 +71,8 @@ export function attachWs(engine: Engine, ws: WsSocket, request: IncomingMessage 
     socket!.uncork();
   };
   const conn = engine.attach({
-    peer: { request, address: request?.socket?.remoteAddress },
+    // The address from the request, or else from the TCP socket under `ws` (an app that passes no request).
+    peer: { request, address: request?.socket?.remoteAddress ?? (ws as { _socket?: { remoteAddress?: string } })._socket?.remoteAddress },
     buffered: () => ws.bufferedAmount ?? 0,
     send(event, args) {
       if (ws.readyState != OPEN) return;

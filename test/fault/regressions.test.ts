@@ -52,8 +52,9 @@ describe.each<TransportName>(['ws', 'socket.io'])('regressions over %s', (transp
     const closes = [...log.reasons].map(([k, v]) => `${k} ×${v}`).join(', ');
     expect(rig.received.length, `messages handled after ${log.closes} closes (${closes})`).toBe(1000);
     expect(rig.received).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
-    // One close, the cut: no flood close followed (over socket.io it would show as a transport close).
-    expect(log.closes, closes).toBe(1);
+    // One close, the cut: no flood close followed (over socket.io it would show as a transport close). A
+    // heartbeat false alarm on a busy machine (4000) is not a flood.
+    expect(log.closes - heartbeatCloses(log.reasons), closes).toBe(1);
   });
 
   // socket.io's frames are packet objects, not text, and neither the outbox nor the reliable layer wrote them to
@@ -102,6 +103,10 @@ describe.each<TransportName>(['ws', 'socket.io'])('regressions over %s', (transp
     await waitFor(() => rig.received.length == 3000 || log.closes > 5, 20_000, 'all 3000 handled, or 5 reconnects');
     const closes = [...log.reasons].map(([k, v]) => `${k} ×${v}`).join(', ');
     expect(rig.received, `after ${log.closes} closes (${closes})`).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
-    expect(log.closes, closes).toBe(1);
+    expect(log.closes - heartbeatCloses(log.reasons), closes).toBe(1);
   });
 });
+
+/** Closes by the heartbeat (4000: the client's own, or socket.io's ping timeout): false alarms of a busy machine. */
+const heartbeatCloses = (reasons: Map<string, number>): number =>
+  [...reasons].filter(([k]) => k.startsWith('4000')).reduce((n, [, v]) => n + v, 0);

@@ -2,6 +2,7 @@
 // Real sockets and timers; every wait is on a frame or a close, `delay` only opens an observation window
 // for something that must NOT happen.
 import { describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
 import { memoryStore, reliable, type Store } from '../../src/server';
 import { ProtocolClient, ReliableRawClient } from '../helpers/protocol-client';
 import { startTcpProxy } from '../helpers/tcp-proxy';
@@ -114,6 +115,25 @@ describe('hello and welcome', () => {
     const c = await open(url);
     c.send('$hello', sid(), 0);
     expect(await c.closeOf()).toEqual({ code: 1013, reason: 'no $welcome in time: authentication or the store is slow' });
+  });
+
+  it('without authenticate, counts its limits per remote address, also when the app passes no request', async () => {
+    const server = reliable({ onMessage() {}, maxSessionsPerPrincipal: 1 });
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((resolve) => wss.once('listening', resolve));
+    wss.on('connection', (ws) => server.ws(ws));
+    cleanup(async () => (await server.close(), wss.clients.forEach((c) => c.terminate()), await new Promise((r) => wss.close(r))));
+    const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}`;
+    const from = async (localAddress: string) => {
+      const c = new WebSocket(url, { localAddress });
+      cleanup(() => c.terminate());
+      await new Promise((r) => c.once('open', r));
+      c.send(JSON.stringify(['$hello', sid(), 0]));
+      return new Promise<unknown>((resolve) => (c.once('message', (d) => resolve(JSON.parse(String(d))[0])), c.once('close', (code) => resolve(code))));
+    };
+    expect(await from('127.0.0.1')).toBe('$welcome');
+    expect(await from('127.0.0.2')).toBe('$welcome');
+    expect(await from('127.0.0.1')).toBe(1013);
   });
 
   it('speaks through a custom codec', async () => {
