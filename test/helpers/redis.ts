@@ -64,6 +64,10 @@ export async function startRedis(): Promise<RedisServer> {
       if (ready) {
         proc = child;
         port = p;
+        // A test run that ends without stop() (a hook timed out, the runner was killed) leaves no server behind.
+        const reap = (): void => void child.kill('SIGKILL');
+        process.once('exit', reap);
+        child.once('exit', () => process.off('exit', reap));
         return;
       }
       if (attempt >= 4 || port) throw new Error(`redis-server did not start on port ${p}:\n${log}`);
