@@ -8,6 +8,8 @@ const entryPoints = [
   'src/index.ts', // surewire
   'src/socket.io.ts', // surewire/socket.io
   'src/server/index.ts', // surewire/server
+  'src/server/redis.ts', // surewire/server/redis
+  'src/share.ts', // surewire/share
 ];
 
 // TypeDoc names each entry by its path under src/ ("index", "socket.io", "server"); users know them by
@@ -41,7 +43,6 @@ export default {
     'surewire.Reliable.off',
     'surewire/server.ReliableServerOptions.heartbeat.__type.ping',
     'surewire/server.ReliableServerOptions.heartbeat.__type.pong',
-    'surewire/server.memoryStore.__type.size',
     'surewire/server.StoredMessage.event',
     'surewire/server.StoredMessage.args',
     'surewire/server.WsSocket.readyState',

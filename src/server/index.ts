@@ -8,7 +8,7 @@ import { memoryStore, type Store } from './store';
 import { attachSocketIo, type SocketIoHandshake, type SocketIoSocket } from './socketio';
 import { attachWs, type FrameInfo, type WsSocket } from './ws';
 
-export { memoryStore, type Store, type StoredMessage, type SessionRecord, type MemoryStoreOptions, type StoreNews } from './store';
+export { memoryStore, type Store, type StoredMessage, type SessionRecord, type MemoryStoreOptions, type MemoryStore, type StoreNews } from './store';
 export { CloseCode } from '../close-codes';
 export { SurewireError, OptionError, isSurewireError, type ErrorCode } from '../errors';
 export type { WsSocket, FrameInfo } from './ws';

@@ -13,16 +13,31 @@ import { ACCEPT, APPEND, OPEN, RELEASE, SINCE } from './redis/scripts';
 export interface RedisClient {
   /** ioredis's connection state: `'ready'` when commands go out at once. */
   readonly status?: string;
-  readonly options?: { readonly autoResendUnfulfilledCommands?: boolean | undefined; readonly enableAutoPipelining?: boolean | undefined };
+  /** The options the client was made with, checked by `redisStore()`. */
+  readonly options?: {
+    /** Must be `false`: a command resent after a reconnect could store a message twice. */
+    readonly autoResendUnfulfilledCommands?: boolean | undefined;
+    /** Must be off: a pipeline cut by a reconnect would never settle. */
+    readonly enableAutoPipelining?: boolean | undefined;
+  };
+  /** Runs a loaded Lua script. */
   evalsha(sha: string, keys: number, ...args: (string | number)[]): Promise<unknown>;
+  /** Loads a Lua script. */
   script(subcommand: 'LOAD', script: string): Promise<unknown>;
+  /** Trims a session's history stream. */
   xtrim(key: string, strategy: 'MINID', threshold: string | number): Promise<unknown>;
+  /** Reads the index of sessions, for `broadcast`. */
   zrangebyscore(key: string, min: string | number, max: string | number): Promise<string[]>;
+  /** Drops expired entries of the index of sessions. */
   zremrangebyscore(key: string, min: string | number, max: string | number): Promise<unknown>;
+  /** A second connection with the same options, for the news subscription. */
   duplicate(): RedisClient;
+  /** Subscribes to the news channel. */
   subscribe(channel: string): Promise<unknown>;
+  /** Listens to the client's events (`ready`, `close`, `message`, …). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- ioredis's own listener types
   on(event: string, listener: (...args: any[]) => void): unknown;
+  /** Closes the connection. */
   disconnect(): void;
 }
 

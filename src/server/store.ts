@@ -30,7 +30,25 @@ export interface SessionRecord {
  * - `takeover`: a `$hello` for it reached another process: the connection here is an old one;
  * - `lost`: the store can no longer tell news (its link to the other processes broke): resume from the store.
  */
-export type StoreNews = { type: 'append'; offset: number; event: string; args: unknown[] } | { type: 'takeover' } | { type: 'lost' };
+export type StoreNews =
+  | {
+      /** Another process appended a message to the session's history. */
+      type: 'append';
+      /** Its offset. */
+      offset: number;
+      /** Its event name. */
+      event: string;
+      /** Its arguments. */
+      args: unknown[];
+    }
+  | {
+      /** Another process took the session over (its client said `$hello` there). */
+      type: 'takeover';
+    }
+  | {
+      /** The store lost the session (expired, or its state was reset). */
+      type: 'lost';
+    };
 
 /**
  * Where `reliable()` keeps each session's state: its owner (the principal it is bound to), the client's
@@ -165,13 +183,21 @@ const count = (name: string, v: unknown, min: number): number => {
   throw new OptionError(name, v, `an integer >= ${min}`);
 };
 
+/** What `memoryStore()` returns: a `Store` whose `accept` answers at once, and how many sessions it holds. */
+export interface MemoryStore extends Store {
+  /** Sessions kept now. */
+  readonly size: number;
+  /** Records `seq` as the session's last stored client sequence number, at once (no promise). */
+  accept(id: string, seq: number): void;
+}
+
 /**
  * The default store: everything in this process's memory, lost on restart (clients are then welcomed as
  * new sessions and resend what was not acknowledged; the server's history is gone, so they see a
  * `discontinuity`). It serves one `reliable()` server. Message arguments are kept by reference: do not
  * mutate them after `send`.
  */
-export function memoryStore(options: MemoryStoreOptions = {}): Omit<Store, 'accept'> & { readonly size: number; accept(id: string, seq: number): void } {
+export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const history = count('history', options.history ?? 1000, 0);
   const max = count('sessions', options.sessions ?? 10_000, 1);
   const grace = count('resendGrace', options.resendGrace ?? 3_600_000, 0);
