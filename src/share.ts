@@ -134,9 +134,10 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
 
   // The leader makes a tab's call with its client.
   const serve = ([, f, , k, e, a, ms]: Msg): unknown => {
-    // Taken: acknowledged after the microtasks that store what the call changed, so that a tab forgets a
-    // call only once the state that holds it has reached every tab.
-    (acks ??= (queueMicrotask(() => (out(['k', me, , , acks]), (acks = undefined))), {}))[f!] = k!;
+    // Taken: acknowledged after the microtasks that store what the call changed (queued by the call, so after
+    // this one, which queues the acknowledgement behind them), so that a tab forgets a call only once the state
+    // that holds it has gone to every tab.
+    (acks ??= (queueMicrotask(() => queueMicrotask(() => (out(['k', me, , , acks]), (acks = undefined)))), {}))[f!] = k!;
     // A drop of the frame this call makes goes to the tab that made the call.
     cur = f;
     // A method of the client, `request` with its timeout, or `delivered` of the app's reliable().

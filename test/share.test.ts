@@ -224,6 +224,23 @@ describe('tabs that share one client', () => {
     expect(drops[2]).toEqual([]);
   });
 
+  it("tells a tab its message was taken only after the leader's stored state that holds it went to every tab", async () => {
+    const [a, b] = await open(2);
+    await srv!.stop();
+    await waitFor(() => a!.client.connection.state != 'open', 2000, 'not open');
+    // What the channel carries, in order, as a third party on it sees it.
+    const spy = new BroadcastChannel('surewire:test');
+    const seen: string[] = [];
+    spy.onmessage = ({ data: [kind, , , , x, y] }) => {
+      if (kind == 'L' && JSON.stringify(y ?? {}).includes('queued-once')) seen.push('state');
+      if (kind == 'k' && Object.keys(x as object).length) seen.push('taken');
+    };
+    b!.client.send('say', 'queued-once');
+    await waitFor(() => seen.includes('taken'), 2000, 'taken');
+    spy.close();
+    expect(seen.slice(0, 2)).toEqual(['state', 'taken']);
+  });
+
   it('a drop of the message being sent (no queue) reaches the tab that sent it', async () => {
     const [a, b] = await open(2, { queue: false });
     const drops = [a!, b!].map((t) => record(t.client.connection, ['drop']).log);
