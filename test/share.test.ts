@@ -115,7 +115,8 @@ describe('tabs that share one client', () => {
       .request('never', 1)
       .then((v: unknown) => (outcome = v), (e: unknown) => (outcome = e));
     // The request reaches the server through the leader…
-    for (let i = 0; i < 200 && !srv!.messages().some((m) => (m as { event?: string }).event == 'never'); i++) await new Promise((r) => setImmediate(r));
+    // (Polled with setImmediate: the clock is fake, the channel and the socket are not.)
+    for (let i = 0; i < 20_000 && !srv!.messages().some((m) => (m as { event?: string }).event == 'never'); i++) await new Promise((r) => setImmediate(r));
     expect(srv!.messages()).toContainEqual({ id: 1, event: 'never', args: [1] });
     // …and times out in the follower, after 500 ms of its own clock.
     await vi.advanceTimersByTimeAsync(499);
