@@ -30,6 +30,7 @@ export interface ShareOptions {
   /**
    * Called when this tab starts leading or following (a tab follows until the lock is granted to it), and
    * with `'alone'` when the browser lacks Web Locks or BroadcastChannel, so the tab connects on its own.
+   * @default none
    */
   onRole?: (role: TabRole) => void;
 }
@@ -62,7 +63,8 @@ const revive = (s: SurewireError): SurewireError => Object.assign(new (kinds[s.n
  * reach it over a BroadcastChannel. Each tab gets an object with the client's API. Where Web Locks or
  * BroadcastChannel are missing, each tab connects on its own. See docs/tabs.md.
  *
- * @param name tabs of one origin that give the same name share one connection
+ * @param name tabs of one origin that give the same name share one connection (the Web Lock and the
+ *   BroadcastChannel are named `surewire:<name>`)
  * @example
  * import { shareTabs } from 'surewire/share';
  * const chat = new Surewire<ServerEvents, ClientEvents>(url, { share: shareTabs('chat') });
