@@ -30,6 +30,7 @@ export interface ShareOptions {
   /**
    * Called when this tab starts leading or following (a tab follows until the lock is granted to it), and
    * with `'alone'` when the browser lacks Web Locks or BroadcastChannel, so the tab connects on its own.
+   * @default none
    */
   onRole?: (role: TabRole) => void;
 }
@@ -62,7 +63,8 @@ const revive = (s: SurewireError): SurewireError => Object.assign(new (kinds[s.n
  * reach it over a BroadcastChannel. Each tab gets an object with the client's API. Where Web Locks or
  * BroadcastChannel are missing, each tab connects on its own. See docs/tabs.md.
  *
- * @param name tabs of one origin that give the same name share one connection
+ * @param name tabs of one origin that give the same name share one connection (the Web Lock and the
+ *   BroadcastChannel are named `surewire:<name>`)
  * @example
  * import { shareTabs } from 'surewire/share';
  * const chat = new Surewire<ServerEvents, ClientEvents>(url, { share: shareTabs('chat') });
@@ -134,9 +136,10 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
 
   // The leader makes a tab's call with its client.
   const serve = ([, f, , k, e, a, ms]: Msg): unknown => {
-    // Taken: acknowledged after the microtasks that store what the call changed, so that a tab forgets a
-    // call only once the state that holds it has reached every tab.
-    (acks ??= (queueMicrotask(() => (out(['k', me, , , acks]), (acks = undefined))), {}))[f!] = k!;
+    // Taken: acknowledged after the microtasks that store what the call changed (queued by the call, so after
+    // this one, which queues the acknowledgement behind them), so that a tab forgets a call only once the state
+    // that holds it has gone to every tab.
+    (acks ??= (queueMicrotask(() => queueMicrotask(() => (out(['k', me, , , acks]), (acks = undefined)))), {}))[f!] = k!;
     // A drop of the frame this call makes goes to the tab that made the call.
     cur = f;
     // A method of the client, `request` with its timeout, or `delivered` of the app's reliable().

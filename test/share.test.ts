@@ -115,7 +115,8 @@ describe('tabs that share one client', () => {
       .request('never', 1)
       .then((v: unknown) => (outcome = v), (e: unknown) => (outcome = e));
     // The request reaches the server through the leader…
-    for (let i = 0; i < 200 && !srv!.messages().some((m) => (m as { event?: string }).event == 'never'); i++) await new Promise((r) => setImmediate(r));
+    // (Polled with setImmediate: the clock is fake, the channel and the socket are not.)
+    for (let i = 0; i < 20_000 && !srv!.messages().some((m) => (m as { event?: string }).event == 'never'); i++) await new Promise((r) => setImmediate(r));
     expect(srv!.messages()).toContainEqual({ id: 1, event: 'never', args: [1] });
     // …and times out in the follower, after 500 ms of its own clock.
     await vi.advanceTimersByTimeAsync(499);
@@ -222,6 +223,23 @@ describe('tabs that share one client', () => {
     await waitFor(() => a!.client.connection.getSnapshot().queued == 2, 2000, 'c1 and c2 queued');
     expect(drops[0]).toEqual([]);
     expect(drops[2]).toEqual([]);
+  });
+
+  it("tells a tab its message was taken only after the leader's stored state that holds it went to every tab", async () => {
+    const [a, b] = await open(2);
+    await srv!.stop();
+    await waitFor(() => a!.client.connection.state != 'open', 2000, 'not open');
+    // What the channel carries, in order, as a third party on it sees it.
+    const spy = new BroadcastChannel('surewire:test');
+    const seen: string[] = [];
+    spy.onmessage = ({ data: [kind, , , , x, y] }) => {
+      if (kind == 'L' && JSON.stringify(y ?? {}).includes('queued-once')) seen.push('state');
+      if (kind == 'k' && Object.keys(x as object).length) seen.push('taken');
+    };
+    b!.client.send('say', 'queued-once');
+    await waitFor(() => seen.includes('taken'), 2000, 'taken');
+    spy.close();
+    expect(seen.slice(0, 2)).toEqual(['state', 'taken']);
   });
 
   it('a drop of the message being sent (no queue) reaches the tab that sent it', async () => {

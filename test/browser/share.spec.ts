@@ -110,6 +110,16 @@ function stream(s: ShareServer, every = 5): { count(): number; stop(): Promise<v
   return { count: () => n, stop: async () => ((going = false), await done) };
 }
 
+/** The tag a tab was started with. */
+const tagOf = (x: TestPage): string => x.log.find((e) => e.kind == 'start')!.tag as string;
+
+/** Per tab (by tag), the last number it has sent so far. */
+async function sentSoFar(t: TestPage[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const x of t) out[tagOf(x)] = (await tabSnapshot(x)).sent;
+  return out;
+}
+
 /**
  * After the takeovers: each tab's numbers reached the server app once each, in order, all of them (a tab that
  * was closed: every number up to the last one it sent); every server event reached every tab left once, in order.
@@ -117,7 +127,7 @@ function stream(s: ShareServer, every = 5): { count(): number; stop(): Promise<v
 async function expectExactlyOnce(left: TestPage[], s: ShareServer, sentBefore: Record<string, number>, N: number, pushed: number): Promise<void> {
   await waitFor(async () => (await snapshots(left)).every((x) => !x.sending), 20_000, 'every tab left sent all');
   const tags = Object.keys(sentBefore);
-  const expected = (tag: string): number => (left.some((x) => x.log.some((e) => e.kind == 'start' && e.tag == tag)) ? N : sentBefore[tag]!);
+  const expected = (tag: string): number => (left.some((x) => tagOf(x) == tag) ? N : sentBefore[tag]!);
   const why = async (): Promise<string> =>
     JSON.stringify({
       numbers: Object.fromEntries(Object.entries(numbersByTag(s.handled)).map(([tag, got]) => [tag, sequenceProblems(got, expected(tag))])),
@@ -162,8 +172,7 @@ describe('three tabs, one connection', () => {
     await waitFor(() => srv!.handled.length >= 300, 10_000, '300 messages at the server');
 
     // The leading tab goes, mid-stream.
-    const sentBefore: Record<string, number> = {};
-    for (const x of t) sentBefore[(x.log.find((e) => e.kind == 'start')!.tag as string)] = (await tabSnapshot(x)).sent;
+    const sentBefore = await sentSoFar(t);
     const closedAt = Date.now();
     await first.close();
     await waitFor(() => srv!.conns[1]?.hello, 3000, 'the next leader on the server');
@@ -183,7 +192,6 @@ describe('three tabs, one connection', () => {
     expect(srv.conns[1]!.closed).toBeDefined();
     // It stays frozen a while (it sends nothing meanwhile: its timers are stopped), then comes back, follows,
     // and sends the rest of its numbers.
-    const tagOf = (x: TestPage): string => x.log.find((e) => e.kind == 'start')!.tag as string;
     const whileFrozen = numbersByTag(srv.handled)[tagOf(second)]!.length;
     await delay(300);
     expect(numbersByTag(srv.handled)[tagOf(second)]).toHaveLength(whileFrozen);
@@ -217,8 +225,7 @@ describe('three tabs, one connection', () => {
     const events = stream(srv);
     for (const x of t) await sendRange(x, N, 5, 20);
     await waitFor(() => srv!.handled.length >= 200, 10_000, '200 messages at the server');
-    const sentBefore: Record<string, number> = {};
-    for (const x of t) sentBefore[(x.log.find((e) => e.kind == 'start')!.tag as string)] = (await tabSnapshot(x)).sent;
+    const sentBefore = await sentSoFar(t);
     const closedAt = Date.now();
     await first.close();
     await waitFor(() => srv!.conns[1]?.hello, 3000, 'the next leader on the server');
