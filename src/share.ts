@@ -143,7 +143,7 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
     // A drop of the frame this call makes goes to the tab that made the call.
     cur = f;
     // A method of the client, `request` with its timeout, or `delivered` of the app's reliable().
-    const x = (ms ? (hub!.timeout?.(ms as number) ?? ((a as unknown[]).push({ timeout: ms }), hub)) : hub) as unknown as Record<string, () => unknown>;
+    const x = (ms ? hub!.timeout(ms as number) : hub) as unknown as Record<string, () => unknown>;
     const res = (x[e as string] ?? delivered!)(...(a as []));
     if (res == 'queued') owners.set(made, f!);
     (res as Promise<unknown> | undefined)?.then?.(
