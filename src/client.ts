@@ -16,7 +16,8 @@ import { webSocket } from './transports/websocket';
 /** What `send` did with a message: handed to the socket, held in the outbox, or dropped (and reported). */
 export type SendResult = 'sent' | 'queued' | 'dropped';
 
-type Pending = { resolve: (v: never) => void; reject: (e: unknown) => void; frame: unknown; timer: ReturnType<typeof setTimeout> };
+// A request waiting for its reply: [resolve, reject, frame, timer] (a tuple: its keys would survive minification).
+type Pending = [resolve: (v: never) => void, reject: (e: unknown) => void, frame: unknown, timer: ReturnType<typeof setTimeout>];
 
 const resolve = async <T>(p: Provider<T>): Promise<T> => (typeof p == 'function' ? (p as () => T | Promise<T>)() : p);
 
@@ -126,9 +127,9 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     // Identifies the current attempt: callbacks of an older attempt, and async providers that resolve late, are ignored.
     let gen = 0;
     let attempt = 0;
-    // The backoff wait or the connect timeout: never both at once.
+    // The connect timeout, the backoff wait, or (while open) the wait until the connection counts as stable:
+    // one at a time.
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let stable: ReturnType<typeof setTimeout> | undefined;
     let nextId = 1;
     // The current attempt's URL as errors show it, whether it opened, and what the socket said went wrong.
     let where = '';
@@ -149,7 +150,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     };
     const settle = (id: number): Pending | undefined => {
       const r = reqs.get(id);
-      if (r) clearTimeout(r.timer), reqs.delete(id);
+      if (r) clearTimeout(r[3]), reqs.delete(id);
       return r;
     };
     const dropped = (frame: unknown, reason: DropReason): void => {
@@ -162,16 +163,12 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       }
       emit('drop', { message, frame, reason });
       const err = reason == 'overflow' ? new OverflowError('overflow', 'the queue is full') : new ClosedError('closed', `not sent (${reason})`);
-      if (message.id != null) settle(message.id)?.reject(err);
+      if (message.id != null) settle(message.id)?.[1](err);
       if (reason == 'overflow' && queue && queue.overflow == 'error') error(err);
-    };
-    const isRequest = (frame: unknown): boolean => {
-      for (const r of reqs.values()) if (r.frame === frame) return true;
-      return false;
     };
     // Storage errors can happen right here, before anyone listens: report them a tick later.
     const box = queue
-      ? outbox(queue, dropped, (e) => queueMicrotask(() => error(new SurewireError('storage', 'queue.storage failed', e))), (f) => !isRequest(f) && canStore(transport, f))
+      ? outbox(queue, dropped, (e) => queueMicrotask(() => error(new SurewireError('storage', 'queue.storage failed', e))), (f) => ![...reqs.values()].some((r) => r[2] === f) && canStore(transport, f))
       : undefined;
     const sync = (): void => {
       const queued = box?.length ?? 0;
@@ -201,7 +198,6 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         : undefined;
     const clearTimers = (): void => {
       clearTimeout(timer);
-      clearTimeout(stable);
       hb?.stop();
     };
     // Closed without reconnecting, for a reason that is not `close()`.
@@ -264,7 +260,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       clearTimeout(timer);
       opened_ = true;
       if (rc)
-        stable = setTimeout(() => {
+        timer = setTimeout(() => {
           attempt = 0;
           set({ attempt });
         }, rc.stableAfter);
@@ -287,14 +283,14 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       if (p.event != null) ev.emit(p.event, ...p.args);
       else if (p.id != null) {
         const r = settle(p.id);
-        if (r) 'error' in p ? r.reject(new RemoteError(p.error)) : r.resolve(p.args[0] as never);
+        if (r) 'error' in p ? r[1](new RemoteError(p.error)) : r[0](p.args[0] as never);
       }
     };
 
-    // Gives up on the current socket or attempt from the client's side.
-    const lost = (code: number, reason: StateReason, e: SurewireError): void => {
+    // Gives up on the current socket or attempt from the client's side, with the error that says why (none for `reconnect()`).
+    const lost = (code: number, reason: StateReason, e?: SurewireError): void => {
       const g = gen;
-      error(e);
+      if (e) error(e);
       if (g != gen) return; // an error listener called close() or reconnect()
       const s = socket;
       socket = undefined;
@@ -305,7 +301,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     // Requests already on the wire can no longer be answered; those still queued go out after the next open.
     const rejectInFlight = (code: number): void => {
       for (const [id, r] of reqs)
-        if (!box?.has(r.frame)) settle(id)!.reject(new ClosedError('closed', `the connection closed (${code}) before a reply`));
+        if (!box?.has(r[2])) settle(id)![1](new ClosedError('closed', `the connection closed (${code}) before a reply`));
     };
 
     const closed = (code: number, reason: string, why: StateReason = 'socket closed'): void => {
@@ -317,10 +313,12 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       if (why == 'socket closed' && (!opened_ || cause) && !isSurewireError(cause))
         error(new ConnectionError('socket', `${opened_ ? 'lost the connection to' : 'could not connect to'} ${where}: ${describe(cause, code, opened_)}${reason ? ` (${reason})` : ''}`, cause));
       if (g != gen) return; // an error listener called close() or reconnect()
-      const retry = !!rc && attempt < rc.maxRetries && (rc.shouldReconnect ? rc.shouldReconnect({ code, reason }) : !isStopCode(code, rc.stopCodes));
+      const again = why == 'reconnect()';
+      const retry = again || (!!rc && attempt < rc.maxRetries && (rc.shouldReconnect ? rc.shouldReconnect({ code, reason }) : !isStopCode(code, rc.stopCodes)));
       emit('close', { code, reason, willReconnect: retry });
       if (g != gen) return; // a close listener called close() or reconnect()
-      if (retry) {
+      if (again) open(why);
+      else if (retry) {
         const delay = computeDelay(attempt++, rc);
         timer = setTimeout(() => open('retry'), delay);
         set({ state: 'reconnecting', reason: why, code, attempt, retryAt: Date.now() + delay });
@@ -343,7 +341,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
           if (box?.remove(frame)) sync();
           reject(new TimeoutError('timeout', `no reply to "${event}" from ${where || 'the server'} within ${ms} ms`));
         }, ms);
-        reqs.set(id, { resolve, reject, frame, timer });
+        reqs.set(id, [resolve, reject, frame, timer]);
         push(frame);
       });
 
@@ -360,17 +358,8 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         }
       },
       reconnect() {
-        if (final()) return;
-        attempt = 0;
-        const s = socket;
-        if (s) {
-          socket = undefined;
-          s.close(CloseCode.reconnect, 'reconnect()');
-          rejectInFlight(CloseCode.reconnect);
-          emit('close', { code: CloseCode.reconnect, reason: 'reconnect()', willReconnect: true });
-          if (final()) return; // a close listener called close()
-        }
-        open('reconnect()');
+        // A socket goes the way of any other the client gives up on (closed with 4002), then a new attempt starts at once.
+        if (!final()) (attempt = 0), socket ? lost(CloseCode.reconnect, 'reconnect()') : open('reconnect()');
       },
       close(code = 1000, reason = '') {
         if (final()) return;
@@ -381,7 +370,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         clearTimers();
         unwatch();
         s?.close(code, reason);
-        for (const id of [...reqs.keys()]) settle(id)!.reject(new ClosedError('closed', 'the client was closed'));
+        for (const id of reqs.keys()) settle(id)![1](new ClosedError('closed', 'the client was closed'));
         if (!(queue && queue.storage)) box?.clear('closed');
         set({ state: 'closed', reason: 'close()', final: true, retryAt: null, queued: box?.length ?? 0 });
         if (was != 'idle' && was != 'closed') emit('close', { code, reason, willReconnect: false });
