@@ -47,18 +47,12 @@ export const isBinary = (v: unknown): v is Frame =>
  * - binary: a binary frame is the event `binary` with the data as its one argument, both ways.
  */
 export const jsonCodec: Codec = {
-  encode: (p) =>
-    p.event == 'binary' && isBinary(p.args[0])
-      ? p.args[0]
-      : JSON.stringify(
-          p.id == null
-            ? [p.event, ...p.args]
-            : p.event != null
-              ? { id: p.id, event: p.event, args: p.args }
-              : 'error' in p
-                ? { id: p.id, error: p.error ?? null }
-                : { id: p.id, result: p.args[0] },
-        ),
+  encode(p) {
+    const { event, args, id } = p;
+    return event == 'binary' && isBinary(args[0])
+      ? args[0]
+      : JSON.stringify(id == null ? [event, ...args] : event != null ? { id, event, args } : 'error' in p ? { id, error: p.error ?? null } : { id, result: args[0] });
+  },
   decode(f) {
     if (typeof f != 'string') return { event: 'binary', args: [f] };
     const m = JSON.parse(f);

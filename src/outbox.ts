@@ -102,11 +102,12 @@ export function outbox(
   };
 
   // Expiry times are not always in queue order (frames restored from storage may never expire),
-  // so every frame is checked, not just the front. Only runs when some frame has an expiry.
+  // so every frame is checked, not just the front; a hole (never expires) compares false. Only runs when
+  // some frame has an expiry.
   const prune = (): void => {
     const now = Date.now();
     for (let i = 0; i < expires.length; ) {
-      if ((expires[i] ?? Infinity) <= now) drop(take(i), 'ttl');
+      if (expires[i]! <= now) drop(take(i), 'ttl');
       else i++;
     }
   };
