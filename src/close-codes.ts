@@ -20,6 +20,11 @@ export const CloseCode = {
   connectTimeout: 4001,
   /** Client: `reconnect()` replaced a working socket. */
   reconnect: 4002,
+  /**
+   * Client (`reliable()`): the server broke the reliable protocol (a number out of range, a frame out of
+   * place) or did not answer `$hello` within `helloTimeout`. The client reconnects after the backoff.
+   */
+  protocol: 4003,
 } as const;
 
 /**

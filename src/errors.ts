@@ -114,7 +114,8 @@ export class OverflowError extends SurewireError {
 export const isSurewireError = (e: unknown): e is SurewireError =>
   e instanceof SurewireError || !!(e && (e as Record<symbol, unknown>)[brand]);
 
-function show(v: unknown): string {
+/** A value as an error message shows it: short, and never throwing. */
+export function show(v: unknown): string {
   try {
     return typeof v == 'function' ? 'a function' : typeof v == 'number' ? String(v) : (JSON.stringify(v) ?? String(v)).slice(0, 80);
   } catch {

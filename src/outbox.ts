@@ -47,9 +47,10 @@ export const queueRules: { [k: string]: Rule } = {
 
 /**
  * Why a message was dropped: the outbox was full (`overflow`), it waited longer than `ttl`, the client was
- * closed, or it was sent while not open with the queue turned off (`offline`).
+ * closed, it was sent while not open with the queue turned off (`offline`), or the server refused it as
+ * too big (`too-big`: close code 1009, reported by `reliable()`'s `drop` event).
  */
-export type DropReason = 'overflow' | 'ttl' | 'closed' | 'offline';
+export type DropReason = 'overflow' | 'ttl' | 'closed' | 'offline' | 'too-big';
 
 /** The outbox as the client uses it. */
 export interface Outbox {

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { CloseCode, isStopCode, stopCodes } from '../src/close-codes';
 
 describe('CloseCode', () => {
-  it('names the codes the client (4000–4002) and the server helper (standard ones) close with', () => {
-    expect(CloseCode).toStrictEqual({ goingAway: 1001, violation: 1008, tooBig: 1009, internal: 1011, tryAgain: 1013, heartbeatTimeout: 4000, connectTimeout: 4001, reconnect: 4002 });
+  it('names the codes the client (4000–4003) and the server helper (standard ones) close with', () => {
+    expect(CloseCode).toStrictEqual({ goingAway: 1001, violation: 1008, tooBig: 1009, internal: 1011, tryAgain: 1013, heartbeatTimeout: 4000, connectTimeout: 4001, reconnect: 4002, protocol: 4003 });
   });
 });
 
@@ -20,7 +20,7 @@ describe('isStopCode', () => {
     expect(isStopCode(code, [4100, [4200, 4299]])).toBe(true);
   });
 
-  it.each([1000, 1001, 1005, 1006, 1009, 1011, 1012, 1013, 1015, 4000, 4001, 4002, 4999])(
+  it.each([1000, 1001, 1005, 1006, 1009, 1011, 1012, 1013, 1015, 4000, 4001, 4002, 4003, 4999])(
     'retries on the code %i when no extra codes are given',
     (code) => {
       expect(isStopCode(code)).toBe(false);

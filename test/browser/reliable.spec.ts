@@ -338,3 +338,47 @@ describe('reliable delivery in Chromium, through a TCP proxy that breaks the con
     await expectCleanPage(t);
   }, 20_000);
 });
+
+describe('reliable delivery on a plain http: page (an insecure context), with a corrupt saved state', () => {
+  // A host name other than localhost makes an insecure context, where crypto.randomUUID does not exist (only
+  // getRandomValues does). Chromium resolves it to 127.0.0.1: the traffic stays on loopback.
+  let insecure: Browser;
+  beforeAll(async () => {
+    insecure = await launchChromium(['--host-resolver-rules=MAP insecure.test 127.0.0.1']);
+  });
+  afterAll(async () => {
+    await insecure?.close();
+  });
+
+  it('makes a 22-character session id from getRandomValues, reports the corrupt entry, starts afresh and delivers', async () => {
+    srv = await startReliableServer();
+    context = await insecure.newContext();
+    const origin = web.origin.replace('127.0.0.1', 'insecure.test');
+    const key = 'rel-insecure';
+    // Before the app runs: what an older or broken page left in localStorage.
+    const first = await context.newPage();
+    await first.goto(`${origin}/fixtures/reliable.html`);
+    expect(await first.evaluate(() => [isSecureContext, typeof crypto.randomUUID, typeof crypto.getRandomValues])).toEqual([false, 'undefined', 'function']);
+    await first.evaluate((k) => localStorage.setItem(k + ':reliable', JSON.stringify(['not a session!', 1e300, -1, 'x', {}])), key);
+    await first.close();
+
+    const t = await openReliablePage(context, origin, {
+      url: `ws://127.0.0.1:${srv.port}/`,
+      storageKey: key,
+      options: { reconnect: fastReconnect },
+      send: { to: 20, batch: 5, every: 10 },
+    });
+    const error = await waitForEntry(t, 'error', 1);
+    expect(error).toMatchObject({ name: 'SurewireError', code: 'storage' });
+    expect(error.message).toContain(`bad saved state in queue.storage "${key}:reliable": discarded, new session`);
+    await waitForEntry(t, 'delivered', 1, 5000);
+    const { session } = await pageSnapshot(t);
+    expect(session).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(srv.numbers()).toEqual(upTo(20));
+    expect(srv.sessions()).toEqual([session]);
+    expect((await pagePending(t))?.session).toBe(session);
+    expect(t.of('error')).toHaveLength(1);
+    expect(t.of('close')).toEqual([]);
+    expect(t.pageErrors).toEqual([]);
+  });
+});
