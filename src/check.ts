@@ -30,7 +30,7 @@ export function check(o: Record<string, unknown>, path: string, rules: { [k: str
     const fail = (expected: string): never => {
       throw new OptionError(name, v, expected);
     };
-    if (rule === undefined) fail(`one of the known options (${Object.keys(rules).join(', ')})`);
+    if (rule === undefined) fail(`a known option (${Object.keys(rules).join(', ')})`);
     if (v === undefined) continue;
     out[k] = v;
     if (typeof rule == 'string') typeof v == rule || fail(`a ${rule}`);

@@ -276,7 +276,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       let p: Packet;
       try {
         p = codec.decode(f);
-        if (!Array.isArray(p.args)) throw new TypeError('the codec returned a packet without args');
+        if (!Array.isArray(p.args)) throw new TypeError('the codec returned no args');
       } catch (e) {
         return error(new DecodeError(f, e));
       }
@@ -352,7 +352,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         if (s == 'idle' || (s == 'closed' && !final())) {
           // Here, not in the constructor: a client made with `autoConnect: false` during server rendering is fine.
           if (!o.transport && !(o.WebSocket ?? globalThis.WebSocket))
-            throw new OptionError('WebSocket', undefined, 'a WebSocket constructor (none in this runtime: in Node, pass ws\'s)');
+            throw new OptionError('WebSocket', undefined, 'a WebSocket constructor (none here; in Node, pass ws\'s)');
           attempt = 0;
           open('connect()');
         }

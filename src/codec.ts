@@ -61,7 +61,7 @@ export const jsonCodec: Codec = {
       if (typeof m.event == 'string') return { id: m.id, event: m.event, args: Array.isArray(m.args) ? m.args : [] };
       return 'error' in m ? { id: m.id, args: [], error: m.error } : { id: m.id, args: [m.result] };
     }
-    throw new TypeError('expected ["event", ...args] or { "id": n, … }');
+    throw new TypeError('not ["event", ...args] or {"id": n}');
   },
 };
 

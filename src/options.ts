@@ -116,7 +116,7 @@ export function parseUrl(url: unknown): URL {
     // not a URL
   }
   if (!/^(wss?|https?):$/.test(u?.protocol as string))
-    throw new OptionError('url', url, `a ws://, wss://, http:// or https:// URL${typeof url == 'string' && /^\w[\w.-]*[:/]/.test(url) && !url.includes('//') ? ` (did you mean "ws://${url}"?)` : ''}`);
+    throw new OptionError('url', url, `a ws, wss, http or https URL${typeof url == 'string' && /^\w[\w.-]*[:/]/.test(url) && !url.includes('//') ? ` (did you mean "ws://${url}"?)` : ''}`);
   return u!;
 }
 
