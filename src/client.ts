@@ -1,10 +1,10 @@
 import { computeDelay } from './backoff';
 import { CloseCode, isStopCode } from './close-codes';
 import { jsonCodec, type Codec, type Packet } from './codec';
-import { connection, type Connection, type StateReason } from './connection';
+import { connection, type Connection, type ConnectionSnapshot, type StateReason } from './connection';
 import { ClosedError, ConnectionError, DecodeError, isSurewireError, OptionError, OverflowError, RemoteError, SurewireError, TimeoutError } from './errors';
 import { heartbeat } from './heartbeat';
-import { outbox, type DropReason } from './outbox';
+import { outbox, type DropReason, type QueueConfig } from './outbox';
 import { check, MAX_TIMER } from './check';
 import { parseUrl, redact, validate, type Provider, type SurewireOptions } from './options';
 import { watchBrowser } from './browser';
@@ -121,7 +121,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     const { connection: conn, set, emit } = connection();
     const ev = emitter();
     const reqs = new Map<number, Pending>();
-    const warned = new Set<string>();
+    const warned: { [code: string]: 1 } = {};
     const log = debug === true ? console.debug.bind(console, '[surewire]') : debug || undefined;
     let socket: TransportConnection | undefined;
     // Identifies the current attempt: callbacks of an older attempt, and async providers that resolve late, are ignored.
@@ -138,7 +138,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
 
     // Nobody listens: the first error of each kind goes to the console, so a failing client is never silent.
     const error = (e: SurewireError): void => {
-      if (!emit('error', e) && debug !== false && !warned.has(e.code)) warned.add(e.code), console.warn(e);
+      if (!emit('error', e) && debug !== false && !warned[e.code]) (warned[e.code] = 1), console.warn(e);
     };
     const final = (): boolean => conn.getSnapshot().final;
     const encode = (p: Packet): unknown => {
@@ -163,8 +163,8 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       }
       emit('drop', { message, frame, reason });
       const err = reason == 'overflow' ? new OverflowError('overflow', 'the queue is full') : new ClosedError('closed', `not sent (${reason})`);
-      if (message.id != null) settle(message.id)?.[1](err);
-      if (reason == 'overflow' && queue && queue.overflow == 'error') error(err);
+      settle(message.id!)?.[1](err);
+      if (reason == 'overflow' && (queue as QueueConfig).overflow == 'error') error(err);
     };
     // Storage errors can happen right here, before anyone listens: report them a tick later.
     const box = queue
@@ -201,16 +201,15 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       hb?.stop();
     };
     // Closed without reconnecting, for a reason that is not `close()`.
-    const stop = (reason: StateReason, code: number | null = null): void => set({ state: 'closed', reason, code, retryAt: null });
+    const stop = (reason: StateReason, patch: Partial<ConnectionSnapshot>): void => set({ state: 'closed', reason, retryAt: null, ...patch });
 
     const open = async (reason: StateReason): Promise<void> => {
       clearTimers();
       const g = ++gen;
-      const ms = o.connectTimeout;
       opened_ = false;
       cause = undefined;
       set({ state: 'connecting', reason, retryAt: null, attempt });
-      timer = setTimeout(() => lost(CloseCode.connectTimeout, 'connect timeout', new ConnectionError('connect-timeout', `could not connect to ${where}: not open within ${ms} ms (connectTimeout)`)), ms);
+      timer = setTimeout(() => lost(CloseCode.connectTimeout, 'connect timeout', new ConnectionError('connect-timeout', `could not connect to ${where}: not open within ${o.connectTimeout} ms (connectTimeout)`)), o.connectTimeout);
       let u: URL;
       try {
         const given = await resolve(url);
@@ -222,18 +221,18 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
           gen++;
           clearTimers();
           error(new ConnectionError('url', `bad url from the url provider: ${(e as Error).message.slice(10)}`, e));
-          return stop('bad url');
+          return stop('bad url', { code: null });
         }
         where = redact(u);
         const protocols = await resolve(o.protocols);
         if (g != gen) return;
-        // Callbacks of this attempt only; one fired from inside connect() waits until the socket is stored.
+        // Callbacks of this attempt only; one fired from inside connect(), before the socket is stored (it is
+        // unset until then: a new attempt starts only once the last socket was let go), waits until it is.
         // Every frame passes through here, so the common case allocates nothing.
-        let held: (() => void)[] | undefined = [];
+        const held: (() => void)[] = [];
         const live = <F extends (a: never, b: never) => void>(fn: F): F =>
           ((a: never, b: never) => {
-            if (held) held.push(() => g == gen && fn(a, b));
-            else if (g == gen) fn(a, b);
+            if (g == gen) socket ? fn(a, b) : held.push(() => live(fn)(a, b));
           }) as F;
         socket = transport.connect({
           url: u.href,
@@ -247,9 +246,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
           error: live((e) => (isSurewireError(e) && error(e), (cause = e))),
           rtt: live(rtt),
         });
-        const early = held;
-        held = undefined;
-        early.forEach((run) => run());
+        held.forEach((run) => run());
       } catch (e) {
         // A provider that threw or rejected, or a URL the WebSocket constructor refused: a failed attempt.
         if (g == gen) lost(1006, 'connect failed', new ConnectionError('url', `could not connect to ${where || 'the url'}: ${(e as Error)?.message ?? e}`, e));
@@ -281,8 +278,9 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         return error(new DecodeError(f, e));
       }
       if (p.event != null) ev.emit(p.event, ...p.args);
-      else if (p.id != null) {
-        const r = settle(p.id);
+      else {
+        // A reply: to a pending request, or to nothing (no id, or one that timed out).
+        const r = settle(p.id!);
         if (r) 'error' in p ? r[1](new RemoteError(p.error)) : r[0](p.args[0] as never);
       }
     };
@@ -298,23 +296,23 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       closed(code, reason, reason);
     };
 
-    // Requests already on the wire can no longer be answered; those still queued go out after the next open.
-    const rejectInFlight = (code: number): void => {
-      for (const [id, r] of reqs)
-        if (!box?.has(r[2])) settle(id)![1](new ClosedError('closed', `the connection closed (${code}) before a reply`));
+    // Rejects the requests that can no longer be answered: every one, or (`all` unset) those on the wire, since
+    // those still queued go out after the next open.
+    const reject = (why: string, all?: boolean): void => {
+      for (const [id, r] of reqs) if (all || !box?.has(r[2])) settle(id)![1](new ClosedError('closed', why));
     };
 
     const closed = (code: number, reason: string, why: StateReason = 'socket closed'): void => {
       const g = ++gen;
       socket = undefined;
       clearTimers();
-      rejectInFlight(code);
+      reject(`the connection closed (${code}) before a reply`);
       // A socket that failed before it opened, or one the network cut: say where and why, once.
       if (why == 'socket closed' && (!opened_ || cause) && !isSurewireError(cause))
         error(new ConnectionError('socket', `${opened_ ? 'lost the connection to' : 'could not connect to'} ${where}: ${describe(cause, code, opened_)}${reason ? ` (${reason})` : ''}`, cause));
       if (g != gen) return; // an error listener called close() or reconnect()
       const again = why == 'reconnect()';
-      const retry = again || (!!rc && attempt < rc.maxRetries && (rc.shouldReconnect ? rc.shouldReconnect({ code, reason }) : !isStopCode(code, rc.stopCodes)));
+      const retry = again || (!!rc && attempt < rc.maxRetries && (rc.shouldReconnect ?? ((c) => !isStopCode(c.code, rc.stopCodes)))({ code, reason }));
       emit('close', { code, reason, willReconnect: retry });
       if (g != gen) return; // a close listener called close() or reconnect()
       if (again) open(why);
@@ -323,7 +321,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         timer = setTimeout(() => open('retry'), delay);
         set({ state: 'reconnecting', reason: why, code, attempt, retryAt: Date.now() + delay });
         emit('reconnecting', { attempt, delay });
-      } else stop(!rc ? 'reconnect disabled' : attempt >= rc.maxRetries ? 'max retries' : 'stop code', code);
+      } else stop(!rc ? 'reconnect disabled' : attempt >= rc.maxRetries ? 'max retries' : 'stop code', { code });
     };
 
     const unwatch = watchBrowser((cause) => {
@@ -332,8 +330,10 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       else if (s == 'reconnecting' && cause != 'offline') open(cause);
     });
 
-    const request = (ms: number, event: string, args: unknown[]): Promise<unknown> =>
-      new Promise((resolve, reject) => {
+    const request =
+      (ms: number) =>
+      (event: string, ...args: unknown[]): Promise<unknown> =>
+        new Promise((resolve, reject) => {
         const id = nextId++;
         const frame = encode({ event, args, id });
         const timer = setTimeout(() => {
@@ -370,19 +370,19 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         clearTimers();
         unwatch();
         s?.close(code, reason);
-        for (const id of reqs.keys()) settle(id)![1](new ClosedError('closed', 'the client was closed'));
+        reject('the client was closed', true);
         if (!(queue && queue.storage)) box?.clear('closed');
-        set({ state: 'closed', reason: 'close()', final: true, retryAt: null, queued: box?.length ?? 0 });
+        stop('close()', { final: true, queued: box?.length ?? 0 });
         if (was != 'idle' && was != 'closed') emit('close', { code, reason, willReconnect: false });
       },
       on: ev.on,
       once: ev.once,
       off: ev.off,
       send: (event: string, ...args: unknown[]) => push(encode({ event, args })),
-      request: (event: string, ...args: unknown[]) => request(o.requestTimeout, event, args),
+      request: request(o.requestTimeout),
       timeout(ms: number) {
         check({ timeout: ms ?? null }, '', { timeout: [1, MAX_TIMER] }, {});
-        return { request: (event: string, ...args: unknown[]) => request(ms, event, args) };
+        return { request: request(ms) };
       },
     });
 

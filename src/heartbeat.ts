@@ -61,7 +61,7 @@ export function heartbeat(o: HeartbeatConfig, send: (f: Frame) => void, dead: ()
   const stop = (): void => {
     clearTimeout(tick);
     clearTimeout(watch);
-    tick = watch = undefined;
+    watch = undefined;
   };
   const check = (): void => {
     clearTimeout(tick);

@@ -87,8 +87,8 @@ export function outbox(
   let saving = false;
 
   const add = (frame: unknown, at: number): void => {
+    if (at < Infinity || expires.length) expires[frames.length] = at;
     frames.push(frame);
-    if (at != Infinity || expires.length) expires[frames.length - 1] = at;
     bytes += frameSize(frame);
   };
 
