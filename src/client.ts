@@ -3,8 +3,8 @@ import { CloseCode, isStopCode } from './close-codes';
 import { jsonCodec, type Codec, type Packet } from './codec';
 import { connection, type Connection, type ConnectionSnapshot, type StateReason } from './connection';
 import { ClosedError, ConnectionError, DecodeError, isSurewireError, OptionError, OverflowError, RemoteError, SurewireError, TimeoutError } from './errors';
-import { heartbeat } from './heartbeat';
-import { outbox, type DropReason, type QueueConfig } from './outbox';
+import { heartbeat, type Heartbeat } from './heartbeat';
+import { outbox, type DropReason, type Outbox, type QueueConfig } from './outbox';
 import { check, MAX_TIMER } from './check';
 import { parseUrl, redact, validate, type Provider, type SurewireOptions } from './options';
 import { watchBrowser } from './browser';
@@ -167,19 +167,19 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       if (reason == 'overflow' && (queue as QueueConfig).overflow == 'error') error(err);
     };
     // Storage errors can happen right here, before anyone listens: report them a tick later.
-    const box = queue
+    const [queued, enqueue, flush, unqueue, clear]: Partial<Outbox> = queue
       ? outbox(queue, dropped, (e) => queueMicrotask(() => error(new SurewireError('storage', 'queue.storage failed', e))), (f) => ![...reqs.values()].some((r) => r[2] === f) && canStore(transport, f))
-      : undefined;
+      : [];
     const sync = (): void => {
-      const queued = box?.length ?? 0;
-      if (queued != conn.getSnapshot().queued) set({ queued });
+      const n = queued?.length ?? 0;
+      if (n != conn.getSnapshot().queued) set({ queued: n });
     };
     const push = (frame: unknown): SendResult => {
       // Straight to the socket only when nothing older is waiting, so order holds.
-      if (!box?.length && socket?.send(frame)) return 'sent';
+      if (!queued?.length && socket?.send(frame)) return 'sent';
       const f = final();
-      if (!f && box && box.push(frame)) return sync(), 'queued';
-      if (f || !box) dropped(frame, f ? 'closed' : 'offline');
+      if (!f && enqueue?.(frame)) return sync(), 'queued';
+      if (f || !enqueue) dropped(frame, f ? 'closed' : 'offline');
       sync();
       return 'dropped';
     };
@@ -187,7 +187,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       set({ rtt });
       emit('heartbeat', { rtt });
     };
-    const hb =
+    const [ping, seen, unping]: Partial<Heartbeat> =
       o.heartbeat && transport.heartbeat !== false
         ? heartbeat(
             o.heartbeat,
@@ -195,10 +195,10 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
             () => lost(CloseCode.heartbeatTimeout, 'heartbeat timeout', new ConnectionError('heartbeat', `no answer from ${where} within ${o.heartbeat && o.heartbeat.timeout} ms of a ping: replacing the connection`)),
             rtt,
           )
-        : undefined;
+        : [];
     const clearTimers = (): void => {
       clearTimeout(timer);
-      hb?.stop();
+      unping?.();
     };
     // Closed without reconnecting, for a reason that is not `close()`.
     const stop = (reason: StateReason, patch: Partial<ConnectionSnapshot>): void => set({ state: 'closed', reason, retryAt: null, ...patch });
@@ -261,15 +261,15 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
           attempt = 0;
           set({ attempt });
         }, rc.stableAfter);
-      box?.flush((f) => socket!.send(f));
-      set({ state: 'open', reason: 'open', queued: box?.length ?? 0 });
+      flush?.((f) => socket!.send(f));
+      set({ state: 'open', reason: 'open', queued: queued?.length ?? 0 });
       emit('open', { attempt, ...info });
       // After the open listeners, so that a greeting they send (a server that wants a hello first) goes first.
-      if (socket) hb?.start();
+      if (socket) ping?.();
     };
 
     const frame = (f: unknown): void => {
-      if (hb?.seen(f)) return;
+      if (seen?.(f)) return;
       let p: Packet;
       try {
         p = codec.decode(f);
@@ -299,7 +299,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     // Rejects the requests that can no longer be answered: every one, or (`all` unset) those on the wire, since
     // those still queued go out after the next open.
     const reject = (why: string, all?: boolean): void => {
-      for (const [id, r] of reqs) if (all || !box?.has(r[2])) settle(id)![1](new ClosedError('closed', why));
+      for (const [id, r] of reqs) if (all || !queued?.includes(r[2])) settle(id)![1](new ClosedError('closed', why));
     };
 
     const closed = (code: number, reason: string, why: StateReason = 'socket closed'): void => {
@@ -326,7 +326,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
 
     const unwatch = watchBrowser((cause) => {
       const s = conn.state;
-      if (s == 'open') hb?.check();
+      if (s == 'open') ping?.();
       else if (s == 'reconnecting' && cause != 'offline') open(cause);
     });
 
@@ -338,7 +338,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         const frame = encode({ event, args, id });
         const timer = setTimeout(() => {
           settle(id);
-          if (box?.remove(frame)) sync();
+          if (unqueue?.(frame)) sync();
           reject(new TimeoutError('timeout', `no reply to "${event}" from ${where || 'the server'} within ${ms} ms`));
         }, ms);
         reqs.set(id, [resolve, reject, frame, timer]);
@@ -371,8 +371,8 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         unwatch();
         s?.close(code, reason);
         reject('the client was closed', true);
-        if (!(queue && queue.storage)) box?.clear('closed');
-        stop('close()', { final: true, queued: box?.length ?? 0 });
+        if (!(queue && queue.storage)) clear?.('closed');
+        stop('close()', { final: true, queued: queued?.length ?? 0 });
         if (was != 'idle' && was != 'closed') emit('close', { code, reason, willReconnect: false });
       },
       on: ev.on,

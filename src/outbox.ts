@@ -52,19 +52,23 @@ export const queueRules: { [k: string]: Rule } = {
  */
 export type DropReason = 'overflow' | 'ttl' | 'closed' | 'offline' | 'too-big';
 
-/** The outbox as the client uses it. */
-export interface Outbox {
-  readonly length: number;
-  /** Queues a frame; false when the frame itself was refused (`drop-newest`, `error`, or larger than `maxBytes`). */
-  push(frame: unknown): boolean;
-  /** Hands every live frame, oldest first, to `send`; stops at the first frame `send` refuses. */
-  flush(send: (frame: unknown) => boolean): void;
-  /** Removes one frame (a request that timed out before it could be sent); false when it was not there. */
-  remove(frame: unknown): boolean;
-  has(frame: unknown): boolean;
-  /** Empties the queue, reporting every frame with `reason`. */
-  clear(reason: DropReason): void;
-}
+/**
+ * The outbox as the client uses it, a tuple (names in an object would survive minification):
+ * - `frames`: the queued frames, oldest first (read only: `length`, `includes`);
+ * - `push(frame)` queues a frame; false when the frame itself was refused (`drop-newest`, `error`, or larger
+ *   than `maxBytes`);
+ * - `flush(send)` hands every live frame, oldest first, to `send`; stops at the first frame `send` refuses;
+ * - `remove(frame)` removes one frame (a request that timed out before it could be sent); false when it was
+ *   not there;
+ * - `clear(reason)` empties the queue, reporting every frame with `reason`.
+ */
+export type Outbox = [
+  frames: readonly unknown[],
+  push: (frame: unknown) => boolean,
+  flush: (send: (frame: unknown) => boolean) => void,
+  remove: (frame: unknown) => boolean,
+  clear: (reason: DropReason) => void,
+];
 
 /**
  * A bounded FIFO of encoded frames. Frames are kept as they will be sent (no wrapper object per message),
@@ -141,11 +145,9 @@ export function outbox(
     error(e);
   }
 
-  return {
-    get length() {
-      return frames.length;
-    },
-    push(frame) {
+  return [
+    frames,
+    (frame) => {
       const size = frameSize(frame);
       prune();
       if (size > maxBytes || max < 1 || (overflow != 'drop-oldest' && (frames.length >= max || bytes + size > maxBytes))) {
@@ -157,20 +159,19 @@ export function outbox(
       save();
       return true;
     },
-    flush(send) {
+    (send) => {
       prune();
       while (frames.length && send(frames[0])) take(0);
       save();
     },
-    remove(frame) {
+    (frame) => {
       const i = frames.indexOf(frame);
       if (i >= 0) take(i), save();
       return i >= 0;
     },
-    has: (frame) => frames.includes(frame),
-    clear(reason) {
+    (reason) => {
       while (frames.length) drop(take(0), reason);
       save();
     },
-  };
+  ];
 }
