@@ -312,16 +312,25 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         error(new ConnectionError('socket', `${opened_ ? 'lost the connection to' : 'could not connect to'} ${where}: ${describe(cause, code, opened_)}${reason ? ` (${reason})` : ''}`, cause));
       if (g != gen) return; // an error listener called close() or reconnect()
       const again = why == 'reconnect()';
-      const retry = again || (!!rc && attempt < rc.maxRetries && (rc.shouldReconnect ?? ((c) => !isStopCode(c.code, rc.stopCodes)))({ code, reason }));
-      emit('close', { code, reason, willReconnect: retry });
+      // Why there is no retry ('' when there is one).
+      const no: StateReason | '' = again
+        ? ''
+        : !rc
+          ? 'reconnect disabled'
+          : attempt >= rc.maxRetries
+            ? 'max retries'
+            : (rc.shouldReconnect ?? ((c) => !isStopCode(c.code, rc.stopCodes)))({ code, reason })
+              ? ''
+              : 'stop code';
+      emit('close', { code, reason, willReconnect: !no });
       if (g != gen) return; // a close listener called close() or reconnect()
       if (again) open(why);
-      else if (retry) {
+      else if (!no) {
         const delay = computeDelay(attempt++, rc);
         timer = setTimeout(() => open('retry'), delay);
         set({ state: 'reconnecting', reason: why, code, attempt, retryAt: Date.now() + delay });
         emit('reconnecting', { attempt, delay });
-      } else stop(!rc ? 'reconnect disabled' : attempt >= rc.maxRetries ? 'max retries' : 'stop code', { code });
+      } else stop(no, { code });
     };
 
     const unwatch = watchBrowser((cause) => {

@@ -116,9 +116,13 @@ export const isSurewireError = (e: unknown): e is SurewireError =>
 
 /** A value as an error message shows it: short, and never throwing. */
 export function show(v: unknown): string {
+  let s: string | false | undefined;
   try {
-    return typeof v == 'function' ? 'a function' : typeof v == 'number' ? String(v) : (JSON.stringify(v) ?? String(v)).slice(0, 80);
+    // JSON for most; a number as String writes it (NaN, Infinity); what JSON cannot write (undefined, a symbol,
+    // a bigint, a cycle) falls back to String.
+    s = typeof v == 'function' ? 'a function' : typeof v != 'number' && JSON.stringify(v)?.slice(0, 80);
   } catch {
-    return String(v);
+    // a bigint or a cycle
   }
+  return s || String(v);
 }

@@ -76,13 +76,13 @@ export type Outbox = [
  *
  * @param drop receives every frame that leaves the queue unsent, with the reason
  * @param error receives storage failures (unreadable saved state, a full storage); the queue goes on in memory
- * @param keep says which frames may be written to storage (as JSON) and read back; by default, text frames
+ * @param keep says which frames may be written to storage (as JSON) and read back
  */
 export function outbox(
   o: QueueConfig,
   drop: (frame: unknown, reason: DropReason) => void,
   error: (e: unknown) => void,
-  keep: (frame: unknown) => boolean = (f) => typeof f == 'string',
+  keep: (frame: unknown) => boolean,
 ): Outbox {
   const { max, maxBytes, overflow, ttl, storage, key } = o;
   const frames: unknown[] = [];

@@ -15,7 +15,7 @@ class MemoryStorage implements QueueStorage {
 function make(o: QueueOptions = {}, keep?: (frame: Frame) => boolean) {
   const drops: [Frame, DropReason][] = [];
   const errors: unknown[] = [];
-  const [frames, push, flush, remove, clear] = outbox({ ...defaults.queue, ...o }, (f, r) => drops.push([f as Frame, r]), (e) => errors.push(e), keep as ((f: unknown) => boolean) | undefined);
+  const [frames, push, flush, remove, clear] = outbox({ ...defaults.queue, ...o }, (f, r) => drops.push([f as Frame, r]), (e) => errors.push(e), (keep as ((f: unknown) => boolean) | undefined) ?? ((f) => typeof f == 'string'));
   // The tuple with names, as the client uses it (`has` is what it asks of `frames`).
   const box = {
     get length() {
