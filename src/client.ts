@@ -192,7 +192,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         ? heartbeat(
             o.heartbeat,
             (f) => socket?.send(f),
-            () => lost(CloseCode.heartbeatTimeout, 'heartbeat timeout', new ConnectionError('heartbeat', `no answer from ${where} within ${o.heartbeat && o.heartbeat.timeout} ms of a ping: replacing the connection`)),
+            (ms) => lost(CloseCode.heartbeatTimeout, 'heartbeat timeout', new ConnectionError('heartbeat', `no answer from ${where} within ${ms} ms of a ping: replacing the connection`)),
             rtt,
           )
         : [];
@@ -258,8 +258,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       opened_ = true;
       if (rc)
         timer = setTimeout(() => {
-          attempt = 0;
-          set({ attempt });
+          set({ attempt: (attempt = 0) });
         }, rc.stableAfter);
       flush?.((f) => socket!.send(f));
       set({ state: 'open', reason: 'open', queued: queued?.length ?? 0 });

@@ -57,7 +57,7 @@ export const jsonCodec: Codec = {
     if (typeof f != 'string') return { event: 'binary', args: [f] };
     const m = JSON.parse(f);
     if (Array.isArray(m) && typeof m[0] == 'string') return { event: m[0], args: m.slice(1) };
-    if (m && typeof m.id == 'number') {
+    if (typeof m?.id == 'number') {
       if (typeof m.event == 'string') return { id: m.id, event: m.event, args: Array.isArray(m.args) ? m.args : [] };
       return 'error' in m ? { id: m.id, args: [], error: m.error } : { id: m.id, args: [m.result] };
     }

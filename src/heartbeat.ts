@@ -49,7 +49,7 @@ export type Heartbeat = [check: () => void, seen: (frame: unknown) => boolean, s
  * Pings on a timer and watches for life. The timer re-arms itself after each ping, so when timers were
  * frozen (a hidden or suspended page) the late tick pings at once instead of trusting the old socket.
  */
-export function heartbeat(o: HeartbeatConfig, send: (f: Frame) => void, dead: () => void, rtt: (ms: number) => void): Heartbeat {
+export function heartbeat(o: HeartbeatConfig, send: (f: Frame) => void, dead: (timeout: number) => void, rtt: (ms: number) => void): Heartbeat {
   const { interval, timeout, ping, pong } = o;
   let tick: ReturnType<typeof setTimeout> | undefined;
   let watch: ReturnType<typeof setTimeout> | undefined;
@@ -68,7 +68,7 @@ export function heartbeat(o: HeartbeatConfig, send: (f: Frame) => void, dead: ()
     if (answers)
       watch ??= setTimeout(() => {
         stop();
-        dead();
+        dead(timeout);
       }, timeout);
     sentAt = Date.now();
     send((last = typeof ping == 'function' ? ping() : ping));

@@ -24,9 +24,9 @@ export const webSocket: Transport = {
         }
         // The `ws` package (Node) waits up to 30 s for the server's answer to a close, which a half-open link
         // never sends: give it a second, then cut it. Browsers do this themselves and have no terminate().
-        const { terminate } = ws as WebSocket & { terminate?: () => void };
-        if (terminate && ws.readyState != 3) {
-          const t = setTimeout(() => terminate.call(ws), 1000);
+        const w = ws as WebSocket & { terminate?: () => void };
+        if (w.terminate && ws.readyState != 3) {
+          const t = setTimeout(() => w.terminate!(), 1000);
           ws.onclose = () => {
             clearTimeout(t);
             ws.onclose = null;
