@@ -25,12 +25,12 @@ export function check(o: Record<string, unknown>, path: string, rules: { [k: str
   const out: Record<string, unknown> = { ...defaults };
   for (const k in o) {
     const v = o[k];
-    const rule = Object.hasOwn(rules, k) ? rules[k] : undefined;
     const name = path + k;
     const fail = (expected: string): never => {
       throw new OptionError(name, v, expected);
     };
-    if (rule === undefined) fail(`a known option (${Object.keys(rules).join(', ')})`);
+    if (!Object.hasOwn(rules, k)) fail(`a known option (${Object.keys(rules).join(', ')})`);
+    const rule = rules[k]!;
     if (v === undefined) continue;
     out[k] = v;
     if (typeof rule == 'string') typeof v == rule || fail(`a ${rule}`);

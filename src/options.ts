@@ -115,7 +115,7 @@ export function parseUrl(url: unknown): URL {
   } catch {
     // not a URL
   }
-  if (!/^(wss?|https?):$/.test(u?.protocol as string))
+  if (!/^(ws|http)s?:$/.test(u?.protocol as string))
     throw new OptionError('url', url, `a ws, wss, http or https URL${typeof url == 'string' && /^\w[\w.-]*[:/]/.test(url) && !url.includes('//') ? ` (did you mean "ws://${url}"?)` : ''}`);
   return u!;
 }
