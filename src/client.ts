@@ -28,16 +28,17 @@ const resolve = async <T>(p: Provider<T>): Promise<T> => (typeof p == 'function'
 export type RequestFn<Emit extends EventsMap> = <E extends EventNames<Emit>>(event: E, ...args: SendArgs<Emit, E>) => Promise<ReplyOf<Emit, E>>;
 
 // Why a socket failed, in words, from the message of its error event (Node's \`ws\` says a lot, browsers nothing).
-const causes: [RegExp, string][] = [
-  [/REFUSED/, 'connection refused (is the server up, on that port?)'],
-  [/NOTFOUND|EAI_AGAIN/, 'host not found (DNS)'],
-  [/CERT|TLS|SSL/, 'TLS failed (certificate)'],
-  [/response: (\d+)/, 'the server answered HTTP $, not a WebSocket upgrade (check the path)'],
-];
 const describe = (cause: unknown, code: number, opened: boolean): string => {
-  const m = String((cause as Error)?.message);
-  for (const [re, words] of causes) if (re.test(m)) return words.replace('$', m.match(re)![1]!);
-  return `closed${opened ? '' : ' before open'} with code ${code}`;
+  const m = /(REFUSED)|(NOTFOUND|EAI_AGAIN)|(CERT|TLS|SSL)|response: (\d+)/.exec((cause as Error)?.message);
+  return m
+    ? m[1]
+      ? 'connection refused (is the server up, on that port?)'
+      : m[2]
+        ? 'host not found (DNS)'
+        : m[3]
+          ? 'TLS failed (certificate)'
+          : `the server answered HTTP ${m[4]}, not a WebSocket upgrade (check the path)`
+    : `closed${opened ? '' : ' before open'} with code ${code}`;
 };
 
 /**
