@@ -102,7 +102,8 @@ export const textCodec: Codec = {
  */
 export const frameSize = (f: unknown): number => {
   if (typeof f != 'string') return (f as ArrayBuffer)?.byteLength ?? (f as Blob)?.size ?? 0;
-  let n = f.length;
-  for (let i = 0, c; i < f.length; i++) if ((c = f.charCodeAt(i)) > 127) n += c > 2047 && (c < 55296 || c > 57343) ? 2 : 1;
-  return n;
+  // Each UTF-16 unit as the bytes it takes: 2 up to U+07FF and for each half of a surrogate pair (4 for the
+  // pair), 3 for the rest of the BMP. Two passes, since the second must not see the surrogates; a string of
+  // ASCII only is scanned, not copied.
+  return f.replace(/[\x80-\u07ff\ud800-\udfff]/g, 'xx').replace(/[\u0800-\uffff]/g, 'xxx').length;
 };
