@@ -37,7 +37,8 @@ export interface Codec<F = Frame> {
 
 /** An `ArrayBuffer`, a view of one, or a `Blob`. */
 export const isBinary = (v: unknown): v is Frame =>
-  v instanceof ArrayBuffer || ArrayBuffer.isView(v) || (typeof Blob != 'undefined' && v instanceof Blob);
+  // Blob is a global wherever surewire runs (browsers, Node 18 and later).
+  v instanceof ArrayBuffer || ArrayBuffer.isView(v) || v instanceof Blob;
 
 /**
  * The default codec.

@@ -4,7 +4,8 @@ import type { Transport } from '../transport';
 export const webSocket: Transport = {
   connect(ctx) {
     const Ctor = ctx.WebSocket ?? globalThis.WebSocket;
-    const ws = ctx.protocols === undefined ? new Ctor(ctx.url) : new Ctor(ctx.url, ctx.protocols);
+    // An undefined `protocols` is the constructor's default (no subprotocol) for browsers, ws, undici and jsdom.
+    const ws = new Ctor(ctx.url, ctx.protocols);
     ws.binaryType = 'arraybuffer';
     ws.onopen = () => ctx.open();
     ws.onmessage = (e) => ctx.frame(e.data);
