@@ -16,8 +16,9 @@ import { webSocket } from './transports/websocket';
 /** What `send` did with a message: handed to the socket, held in the outbox, or dropped (and reported). */
 export type SendResult = 'sent' | 'queued' | 'dropped';
 
-// A request waiting for its reply: [resolve, reject, frame, timer] (a tuple: its keys would survive minification).
-type Pending = [resolve: (v: never) => void, reject: (e: unknown) => void, frame: unknown, timer: ReturnType<typeof setTimeout>];
+// A request waiting for its reply: its frame, and `done`, which forgets it and settles it: rejects it with an
+// error, or resolves it with `value` (a tuple: its keys would survive minification).
+type Pending = [frame: unknown, done: (error: unknown, value?: unknown) => void];
 
 const resolve = async <T>(p: Provider<T>): Promise<T> => (typeof p == 'function' ? (p as () => T | Promise<T>)() : p);
 
@@ -149,11 +150,6 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         throw isSurewireError(e) ? e : new SurewireError('encode', `could not encode "${p.event}": ${(e as Error)?.message ?? e}`, e);
       }
     };
-    const settle = (id: number): Pending | undefined => {
-      const r = reqs.get(id);
-      if (r) clearTimeout(r[3]), reqs.delete(id);
-      return r;
-    };
     const dropped = (frame: unknown, reason: DropReason): void => {
       transport.drop?.(frame);
       let message: Packet;
@@ -164,12 +160,12 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       }
       emit('drop', { message, frame, reason });
       const err = reason == 'overflow' ? new OverflowError('overflow', 'the queue is full') : new ClosedError('closed', `not sent (${reason})`);
-      settle(message.id!)?.[1](err);
+      reqs.get(message.id!)?.[1](err);
       if (reason == 'overflow' && (queue as QueueConfig).overflow == 'error') error(err);
     };
     // Storage errors can happen right here, before anyone listens: report them a tick later.
     const [queued, enqueue, flush, unqueue, clear]: Partial<Outbox> = queue
-      ? outbox(queue, dropped, (e) => queueMicrotask(() => error(new SurewireError('storage', 'queue.storage failed', e))), (f) => ![...reqs.values()].some((r) => r[2] === f) && canStore(transport, f))
+      ? outbox(queue, dropped, (e) => queueMicrotask(() => error(new SurewireError('storage', 'queue.storage failed', e))), (f) => ![...reqs.values()].some((r) => r[0] === f) && canStore(transport, f))
       : [];
     const sync = (): void => {
       const n = queued?.length ?? 0;
@@ -280,8 +276,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       if (p.event != null) ev.emit(p.event, ...p.args);
       else {
         // A reply: to a pending request, or to nothing (no id, or one that timed out).
-        const r = settle(p.id!);
-        if (r) 'error' in p ? r[1](new RemoteError(p.error)) : r[0](p.args[0] as never);
+        reqs.get(p.id!)?.[1]('error' in p && new RemoteError(p.error), p.args[0]);
       }
     };
 
@@ -299,7 +294,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     // Rejects the requests that can no longer be answered: every one, or (`all` unset) those on the wire, since
     // those still queued go out after the next open.
     const reject = (why: string, all?: boolean): void => {
-      for (const [id, r] of reqs) if (all || !queued?.includes(r[2])) settle(id)![1](new ClosedError('closed', why));
+      for (const [f, done] of reqs.values()) if (all || !queued?.includes(f)) done(new ClosedError('closed', why));
     };
 
     const closed = (code: number, reason: string, why: StateReason = 'socket closed'): void => {
@@ -343,16 +338,20 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       (ms: number) =>
       (event: string, ...args: unknown[]): Promise<unknown> =>
         new Promise((resolve, reject) => {
-        const id = nextId++;
-        const frame = encode({ event, args, id });
-        const timer = setTimeout(() => {
-          settle(id);
-          if (unqueue?.(frame)) sync();
-          reject(new TimeoutError('timeout', `no reply to "${event}" from ${where || 'the server'} within ${ms} ms`));
-        }, ms);
-        reqs.set(id, [resolve, reject, frame, timer]);
-        push(frame);
-      });
+          const id = nextId++;
+          const frame = encode({ event, args, id });
+          const timer = setTimeout(() => {
+            done(new TimeoutError('timeout', `no reply to "${event}" from ${where || 'the server'} within ${ms} ms`));
+            if (unqueue?.(frame)) sync();
+          }, ms);
+          const done = (e: unknown, value?: unknown): void => {
+            clearTimeout(timer);
+            reqs.delete(id);
+            e ? reject(e) : resolve(value);
+          };
+          reqs.set(id, [frame, done]);
+          push(frame);
+        });
 
     Object.assign(this, {
       connection: conn,
