@@ -29,7 +29,7 @@ const resolve = async <T>(p: Provider<T>): Promise<T> => (typeof p == 'function'
 export type RequestFn<Emit extends EventsMap> = <E extends EventNames<Emit>>(event: E, ...args: SendArgs<Emit, E>) => Promise<ReplyOf<Emit, E>>;
 
 // Why a socket failed, in words, from the message of its error event (Node's \`ws\` says a lot, browsers nothing).
-const describe = (cause: unknown, code: number, opened: boolean): string => {
+const describe = (cause: unknown): string | undefined => {
   const m = /(REFUSED)|(NOTFOUND|EAI_AGAIN)|(CERT|TLS|SSL)|response: (\d+)/.exec((cause as Error)?.message);
   return m
     ? m[1]
@@ -39,7 +39,7 @@ const describe = (cause: unknown, code: number, opened: boolean): string => {
         : m[3]
           ? 'TLS failed (certificate)'
           : `the server answered HTTP ${m[4]}, not a WebSocket upgrade (check the path)`
-    : `closed${opened ? '' : ' before open'} with code ${code}`;
+    : undefined;
 };
 
 /**
@@ -304,7 +304,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       reject(`the connection closed (${code}) before a reply`);
       // A socket that failed before it opened, or one the network cut: say where and why, once.
       if (why == 'socket closed' && (!opened_ || cause) && !isSurewireError(cause))
-        error(new ConnectionError('socket', `${opened_ ? 'lost the connection to' : 'could not connect to'} ${where}: ${describe(cause, code, opened_)}${reason ? ` (${reason})` : ''}`, cause));
+        error(new ConnectionError('socket', `${opened_ ? 'lost the connection to' : 'could not connect to'} ${where}: ${describe(cause) ?? `closed${opened_ ? '' : ' before open'} with code ${code}`}${reason ? ` (${reason})` : ''}`, cause));
       if (g != gen) return; // an error listener called close() or reconnect()
       const again = why == 'reconnect()';
       // Why there is no retry ('' when there is one).
