@@ -14,9 +14,9 @@ export const webSocket: Transport = {
     return {
       send: (f) => ws.readyState == 1 && (ws.send(f as string), true),
       close(code, reason) {
-        ws.onopen = ws.onmessage = null;
+        ws.onopen = ws.onmessage = ws.onclose = null;
         // Keep an error listener: the `ws` package throws an 'error' nobody listens to when a handshake is aborted.
-        ws.onerror = ws.onclose = () => {};
+        ws.onerror = () => {};
         try {
           ws.close(code, reason);
         } catch {
@@ -28,7 +28,10 @@ export const webSocket: Transport = {
         const w = ws as WebSocket & { terminate?: () => void };
         if (w.terminate && ws.readyState != 3) {
           const t = setTimeout(() => w.terminate!(), 1000);
-          ws.onclose = () => clearTimeout(t);
+          ws.onclose = () => {
+            clearTimeout(t);
+            ws.onclose = null;
+          };
         }
       },
     };
