@@ -121,7 +121,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     let codec: Codec<unknown> = transport.codec ?? o.codec ?? jsonCodec;
     if (o.reliable) codec = (transport = o.reliable.wrap(transport, codec, queue)).codec!;
     const { connection: conn, set, emit } = connection();
-    const ev = emitter();
+    const { emit: dispatch, ...app } = emitter();
     const reqs = new Map<number, Pending>();
     const warned: { [code: string]: 1 } = {};
     const log = debug === true ? console.debug.bind(console, '[surewire]') : debug || undefined;
@@ -273,7 +273,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       } catch (e) {
         return error(new DecodeError(f, e));
       }
-      if (p.event != null) ev.emit(p.event, ...p.args);
+      if (p.event != null) dispatch(p.event, ...p.args);
       else {
         // A reply: to a pending request, or to nothing (no id, or one that timed out).
         reqs.get(p.id!)?.[1]('error' in p && new RemoteError(p.error), p.args[0]);
@@ -383,9 +383,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         stop('close()', { final: true, queued: queued?.length ?? 0 });
         if (was != 'idle' && was != 'closed') emit('close', { code, reason, willReconnect: false });
       },
-      on: ev.on,
-      once: ev.once,
-      off: ev.off,
+      ...app,
       send: (event: string, ...args: unknown[]) => push(encode({ event, args })),
       request: request(o.requestTimeout),
       timeout(ms: number) {
