@@ -7,15 +7,10 @@ import { OptionError } from './errors';
 export const MAX_TIMER = 2 ** 31 - 1;
 
 export const isObj = (v: unknown): v is Record<string, unknown> => typeof v == 'object' && v !== null && !Array.isArray(v);
-export const has =
-  (...methods: string[]): [(v: unknown) => boolean, string] => [
-    (v) => isObj(v) && methods.every((m) => typeof v[m] == 'function'),
-    `an object with ${methods.join(' and ')}`,
-  ];
 
-// A rule: a minimum for a number, a [min, max] range, a typeof name, a [predicate, what it expects],
-// or a nested object (which may also be `false`).
-export type Rule = number | [number, number] | string | [(v: unknown) => boolean, string] | { [k: string]: Rule };
+// A rule: a minimum for a number, a [min, max] range, a typeof name, the names of the methods an object must
+// have, a [predicate, what it expects], or a nested object (which may also be `false`).
+export type Rule = number | [number, number] | string | string[] | [(v: unknown) => boolean, string] | { [k: string]: Rule };
 
 /**
  * Checks `o` against `rules` and fills in `defaults`. Throws an `OptionError` naming the first option that
@@ -34,6 +29,8 @@ export function check(o: Record<string, unknown>, path: string, rules: { [k: str
     if (v === undefined) continue;
     out[k] = v;
     if (typeof rule == 'string') typeof v == rule || fail(`a ${rule}`);
+    else if (typeof (rule as unknown[])[0] == 'string')
+      (isObj(v) && (rule as string[]).every((m) => typeof v[m] == 'function')) || fail(`an object with ${(rule as string[]).join(' and ')}`);
     else if (typeof rule == 'number' || typeof (rule as unknown[])[0] == 'number') {
       const [min, max = Infinity] = [rule as number | [number, number]].flat() as [number, number?];
       (typeof v == 'number' && v >= min && v <= max) || fail(max == Infinity ? `a number >= ${min}` : `a number from ${min} to ${max}`);

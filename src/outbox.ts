@@ -1,4 +1,4 @@
-import { has, type Rule } from './check';
+import type { Rule } from './check';
 import { frameSize } from './codec';
 
 /** A `localStorage`-like store; the queue keeps its text frames there so they survive a reload. */
@@ -41,7 +41,7 @@ export const queueRules: { [k: string]: Rule } = {
   maxBytes: 0,
   overflow: [(v) => v == 'drop-oldest' || v == 'drop-newest' || v == 'error', "'drop-oldest', 'drop-newest' or 'error'"],
   ttl: 0,
-  storage: has('getItem', 'setItem'),
+  storage: ['getItem', 'setItem'],
   key: 'string',
 };
 
