@@ -124,7 +124,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     const { emit: dispatch, ...app } = emitter();
     const reqs = new Map<number, Pending>();
     const warned: { [code: string]: 1 } = {};
-    const log = debug === true ? console.debug.bind(console, '[surewire]') : debug || undefined;
+    const log = debug === true ? console.debug.bind(console, '[surewire]') : debug;
     let socket: TransportConnection | undefined;
     // Identifies the current attempt: callbacks of an older attempt, and async providers that resolve late, are ignored.
     let gen = 0;

@@ -111,8 +111,8 @@ export class OverflowError extends SurewireError {
 }
 
 /** True for any surewire error, even one from another realm or another copy of the library. */
-export const isSurewireError = (e: unknown): e is SurewireError =>
-  e instanceof SurewireError || !!(e && (e as Record<symbol, unknown>)[brand]);
+// The brand alone: every SurewireError has it, from this copy of the library or another.
+export const isSurewireError = (e: unknown): e is SurewireError => !!(e as Record<symbol, unknown> | undefined)?.[brand];
 
 /** A value as an error message shows it: short, and never throwing. */
 export function show(v: unknown): string {
