@@ -10,8 +10,8 @@ export function watchBrowser(wake: (cause: 'online' | 'offline' | 'visible') => 
   const d = globalThis.document;
   if (!w?.addEventListener) return () => {};
   const on = (e: Event): void => {
-    if (e.type == 'offline') wake('offline');
-    else if (e.type == 'online') wake('online');
+    const t = e.type;
+    if (t == 'offline' || t == 'online') wake(t);
     // A first load fires pageshow too: only a page restored from the back/forward cache needs a look.
     else if (d?.visibilityState != 'hidden' && (e as PageTransitionEvent).persisted !== false) wake('visible');
   };

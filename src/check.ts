@@ -7,15 +7,10 @@ import { OptionError } from './errors';
 export const MAX_TIMER = 2 ** 31 - 1;
 
 export const isObj = (v: unknown): v is Record<string, unknown> => typeof v == 'object' && v !== null && !Array.isArray(v);
-export const has =
-  (...methods: string[]): [(v: unknown) => boolean, string] => [
-    (v) => isObj(v) && methods.every((m) => typeof v[m] == 'function'),
-    `an object with ${methods.join(' and ')}`,
-  ];
 
-// A rule: a minimum for a number, a [min, max] range, a typeof name, a [predicate, what it expects],
-// or a nested object (which may also be `false`).
-export type Rule = number | [number, number] | string | [(v: unknown) => boolean, string] | { [k: string]: Rule };
+// A rule: a minimum for a number, a [min, max] range, a typeof name, the names of the methods an object must
+// have, a [predicate, what it expects], or a nested object (which may also be `false`).
+export type Rule = number | [number, number] | string | string[] | [(v: unknown) => boolean, string] | { [k: string]: Rule };
 
 /**
  * Checks `o` against `rules` and fills in `defaults`. Throws an `OptionError` naming the first option that
@@ -25,22 +20,24 @@ export function check(o: Record<string, unknown>, path: string, rules: { [k: str
   const out: Record<string, unknown> = { ...defaults };
   for (const k in o) {
     const v = o[k];
-    const rule = Object.hasOwn(rules, k) ? rules[k] : undefined;
     const name = path + k;
-    if (rule === undefined) throw new OptionError(name, v, `one of the known options (${Object.keys(rules).join(', ')})`);
+    const fail = (expected: string): never => {
+      throw new OptionError(name, v, expected);
+    };
+    if (!Object.hasOwn(rules, k)) fail(`a known option (${Object.keys(rules).join(', ')})`);
+    const rule = rules[k]!;
     if (v === undefined) continue;
     out[k] = v;
-    if (Array.isArray(rule) && typeof rule[0] == 'function') {
-      if (!rule[0](v)) throw new OptionError(name, v, rule[1] as string);
-    } else if (typeof rule == 'number' || Array.isArray(rule)) {
-      const [min, max] = typeof rule == 'number' ? [rule, Infinity] : (rule as [number, number]);
-      if (typeof v != 'number' || !(v >= min && v <= max))
-        throw new OptionError(name, v, max == Infinity ? `a number >= ${min}` : `a number from ${min} to ${max}`);
-    } else if (typeof rule == 'string') {
-      if (typeof v != rule) throw new OptionError(name, v, `a ${rule}`);
-    } else if (v !== false) {
-      if (!isObj(v)) throw new OptionError(name, v, 'false or an object');
-      out[k] = check(v, name + '.', rule, (defaults as Record<string, object>)[k]!);
+    if (typeof rule == 'string') typeof v == rule || fail(`a ${rule}`);
+    else if (typeof (rule as unknown[])[0] == 'string')
+      (isObj(v) && (rule as string[]).every((m) => typeof v[m] == 'function')) || fail(`an object with ${(rule as string[]).join(' and ')}`);
+    else if (typeof rule == 'number' || typeof (rule as unknown[])[0] == 'number') {
+      const [min, max = Infinity] = [rule as number | [number, number]].flat() as [number, number?];
+      (typeof v == 'number' && v >= min && v <= max) || fail(max == Infinity ? `a number >= ${min}` : `a number from ${min} to ${max}`);
+    } else if (Array.isArray(rule)) (rule[0] as (v: unknown) => boolean)(v) || fail(rule[1] as string);
+    else if (v !== false) {
+      isObj(v) || fail('false or an object');
+      out[k] = check(v as Record<string, unknown>, name + '.', rule as { [k: string]: Rule }, (defaults as Record<string, object>)[k]!);
     }
   }
   return out;

@@ -1,10 +1,10 @@
 import { computeDelay } from './backoff';
 import { CloseCode, isStopCode } from './close-codes';
 import { jsonCodec, type Codec, type Packet } from './codec';
-import { connection, type Connection, type StateReason } from './connection';
+import { connection, type Connection, type ConnectionSnapshot, type StateReason } from './connection';
 import { ClosedError, ConnectionError, DecodeError, isSurewireError, OptionError, OverflowError, RemoteError, SurewireError, TimeoutError } from './errors';
-import { heartbeat } from './heartbeat';
-import { outbox, type DropReason } from './outbox';
+import { heartbeat, type Heartbeat } from './heartbeat';
+import { outbox, type DropReason, type Outbox, type QueueConfig } from './outbox';
 import { check, MAX_TIMER } from './check';
 import { parseUrl, redact, validate, type Provider, type SurewireOptions } from './options';
 import { watchBrowser } from './browser';
@@ -16,7 +16,9 @@ import { webSocket } from './transports/websocket';
 /** What `send` did with a message: handed to the socket, held in the outbox, or dropped (and reported). */
 export type SendResult = 'sent' | 'queued' | 'dropped';
 
-type Pending = { resolve: (v: never) => void; reject: (e: unknown) => void; frame: unknown; timer: ReturnType<typeof setTimeout> };
+// A request waiting for its reply: its frame, and `done`, which forgets it and settles it: rejects it with an
+// error, or resolves it with `value` (a tuple: its keys would survive minification).
+type Pending = [frame: unknown, done: (error: unknown, value?: unknown) => void];
 
 const resolve = async <T>(p: Provider<T>): Promise<T> => (typeof p == 'function' ? (p as () => T | Promise<T>)() : p);
 
@@ -27,16 +29,17 @@ const resolve = async <T>(p: Provider<T>): Promise<T> => (typeof p == 'function'
 export type RequestFn<Emit extends EventsMap> = <E extends EventNames<Emit>>(event: E, ...args: SendArgs<Emit, E>) => Promise<ReplyOf<Emit, E>>;
 
 // Why a socket failed, in words, from the message of its error event (Node's \`ws\` says a lot, browsers nothing).
-const causes: [RegExp, string][] = [
-  [/REFUSED/, 'connection refused (is the server up, on that port?)'],
-  [/NOTFOUND|EAI_AGAIN/, 'host not found (DNS)'],
-  [/CERT|TLS|SSL/, 'TLS failed (certificate)'],
-  [/response: (\d+)/, 'the server answered HTTP $, not a WebSocket upgrade (check the path)'],
-];
-const describe = (cause: unknown, code: number, opened: boolean): string => {
-  const m = String((cause as Error)?.message);
-  for (const [re, words] of causes) if (re.test(m)) return words.replace('$', m.match(re)![1]!);
-  return `closed${opened ? '' : ' before open'} with code ${code}`;
+const describe = (cause: unknown): string | undefined => {
+  const m = /(REFUSED)|(NOTFOUND|EAI_AGAIN)|(CERT|TLS|SSL)|response: (\d+)/.exec((cause as Error)?.message);
+  return m
+    ? m[1]
+      ? 'connection refused (is the server up, on that port?)'
+      : m[2]
+        ? 'host not found (DNS)'
+        : m[3]
+          ? 'TLS failed (certificate)'
+          : `the server answered HTTP ${m[4]}, not a WebSocket upgrade (check the path)`
+    : undefined;
 };
 
 /**
@@ -118,17 +121,17 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     let codec: Codec<unknown> = transport.codec ?? o.codec ?? jsonCodec;
     if (o.reliable) codec = (transport = o.reliable.wrap(transport, codec, queue)).codec!;
     const { connection: conn, set, emit } = connection();
-    const ev = emitter();
+    const { emit: dispatch, ...app } = emitter();
     const reqs = new Map<number, Pending>();
-    const warned = new Set<string>();
-    const log = debug === true ? console.debug.bind(console, '[surewire]') : debug || undefined;
+    const warned: { [code: string]: 1 } = {};
+    const log = debug === true ? console.debug.bind(console, '[surewire]') : debug;
     let socket: TransportConnection | undefined;
     // Identifies the current attempt: callbacks of an older attempt, and async providers that resolve late, are ignored.
     let gen = 0;
     let attempt = 0;
-    // The backoff wait or the connect timeout: never both at once.
+    // The connect timeout, the backoff wait, or (while open) the wait until the connection counts as stable:
+    // one at a time.
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let stable: ReturnType<typeof setTimeout> | undefined;
     let nextId = 1;
     // The current attempt's URL as errors show it, whether it opened, and what the socket said went wrong.
     let where = '';
@@ -137,7 +140,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
 
     // Nobody listens: the first error of each kind goes to the console, so a failing client is never silent.
     const error = (e: SurewireError): void => {
-      if (!emit('error', e) && debug !== false && !warned.has(e.code)) warned.add(e.code), console.warn(e);
+      if (!emit('error', e) && debug !== false && !warned[e.code]) (warned[e.code] = 1), console.warn(e);
     };
     const final = (): boolean => conn.getSnapshot().final;
     const encode = (p: Packet): unknown => {
@@ -146,11 +149,6 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       } catch (e) {
         throw isSurewireError(e) ? e : new SurewireError('encode', `could not encode "${p.event}": ${(e as Error)?.message ?? e}`, e);
       }
-    };
-    const settle = (id: number): Pending | undefined => {
-      const r = reqs.get(id);
-      if (r) clearTimeout(r.timer), reqs.delete(id);
-      return r;
     };
     const dropped = (frame: unknown, reason: DropReason): void => {
       transport.drop?.(frame);
@@ -162,27 +160,23 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       }
       emit('drop', { message, frame, reason });
       const err = reason == 'overflow' ? new OverflowError('overflow', 'the queue is full') : new ClosedError('closed', `not sent (${reason})`);
-      if (message.id != null) settle(message.id)?.reject(err);
-      if (reason == 'overflow' && queue && queue.overflow == 'error') error(err);
-    };
-    const isRequest = (frame: unknown): boolean => {
-      for (const r of reqs.values()) if (r.frame === frame) return true;
-      return false;
+      reqs.get(message.id!)?.[1](err);
+      if (reason == 'overflow' && (queue as QueueConfig).overflow == 'error') error(err);
     };
     // Storage errors can happen right here, before anyone listens: report them a tick later.
-    const box = queue
-      ? outbox(queue, dropped, (e) => queueMicrotask(() => error(new SurewireError('storage', 'queue.storage failed', e))), (f) => !isRequest(f) && canStore(transport, f))
-      : undefined;
+    const [queued, enqueue, flush, unqueue, clear]: Partial<Outbox> = queue
+      ? outbox(queue, dropped, (e) => queueMicrotask(() => error(new SurewireError('storage', 'queue.storage failed', e))), (f) => ![...reqs.values()].some((r) => r[0] === f) && canStore(transport, f))
+      : [];
     const sync = (): void => {
-      const queued = box?.length ?? 0;
-      if (queued != conn.getSnapshot().queued) set({ queued });
+      const n = queued?.length ?? 0;
+      if (n != conn.getSnapshot().queued) set({ queued: n });
     };
     const push = (frame: unknown): SendResult => {
       // Straight to the socket only when nothing older is waiting, so order holds.
-      if (!box?.length && socket?.send(frame)) return 'sent';
+      if (!queued?.length && socket?.send(frame)) return 'sent';
       const f = final();
-      if (!f && box && box.push(frame)) return sync(), 'queued';
-      if (f || !box) dropped(frame, f ? 'closed' : 'offline');
+      if (!f && enqueue?.(frame)) return sync(), 'queued';
+      if (f || !enqueue) dropped(frame, f ? 'closed' : 'offline');
       sync();
       return 'dropped';
     };
@@ -190,31 +184,29 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       set({ rtt });
       emit('heartbeat', { rtt });
     };
-    const hb =
+    const [ping, seen, unping]: Partial<Heartbeat> =
       o.heartbeat && transport.heartbeat !== false
         ? heartbeat(
             o.heartbeat,
             (f) => socket?.send(f),
-            () => lost(CloseCode.heartbeatTimeout, 'heartbeat timeout', new ConnectionError('heartbeat', `no answer from ${where} within ${o.heartbeat && o.heartbeat.timeout} ms of a ping: replacing the connection`)),
+            (ms) => lost(CloseCode.heartbeatTimeout, 'heartbeat timeout', new ConnectionError('heartbeat', `no answer from ${where} within ${ms} ms of a ping: replacing the connection`)),
             rtt,
           )
-        : undefined;
+        : [];
     const clearTimers = (): void => {
       clearTimeout(timer);
-      clearTimeout(stable);
-      hb?.stop();
+      unping?.();
     };
     // Closed without reconnecting, for a reason that is not `close()`.
-    const stop = (reason: StateReason, code: number | null = null): void => set({ state: 'closed', reason, code, retryAt: null });
+    const stop = (reason: StateReason, patch: Partial<ConnectionSnapshot>): void => set({ state: 'closed', reason, retryAt: null, ...patch });
 
     const open = async (reason: StateReason): Promise<void> => {
       clearTimers();
       const g = ++gen;
-      const ms = o.connectTimeout;
       opened_ = false;
       cause = undefined;
       set({ state: 'connecting', reason, retryAt: null, attempt });
-      timer = setTimeout(() => lost(CloseCode.connectTimeout, 'connect timeout', new ConnectionError('connect-timeout', `could not connect to ${where}: not open within ${ms} ms (connectTimeout)`)), ms);
+      timer = setTimeout(() => lost(CloseCode.connectTimeout, 'connect timeout', new ConnectionError('connect-timeout', `could not connect to ${where}: not open within ${o.connectTimeout} ms (connectTimeout)`)), o.connectTimeout);
       let u: URL;
       try {
         const given = await resolve(url);
@@ -226,18 +218,18 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
           gen++;
           clearTimers();
           error(new ConnectionError('url', `bad url from the url provider: ${(e as Error).message.slice(10)}`, e));
-          return stop('bad url');
+          return stop('bad url', { code: null });
         }
         where = redact(u);
         const protocols = await resolve(o.protocols);
         if (g != gen) return;
-        // Callbacks of this attempt only; one fired from inside connect() waits until the socket is stored.
+        // Callbacks of this attempt only; one fired from inside connect(), before the socket is stored (it is
+        // unset until then: a new attempt starts only once the last socket was let go), waits until it is.
         // Every frame passes through here, so the common case allocates nothing.
-        let held: (() => void)[] | undefined = [];
+        const held: (() => void)[] = [];
         const live = <F extends (a: never, b: never) => void>(fn: F): F =>
           ((a: never, b: never) => {
-            if (held) held.push(() => g == gen && fn(a, b));
-            else if (g == gen) fn(a, b);
+            if (g == gen) socket ? fn(a, b) : held.push(() => live(fn)(a, b));
           }) as F;
         socket = transport.connect({
           url: u.href,
@@ -251,9 +243,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
           error: live((e) => (isSurewireError(e) && error(e), (cause = e))),
           rtt: live(rtt),
         });
-        const early = held;
-        held = undefined;
-        early.forEach((run) => run());
+        held.forEach((run) => run());
       } catch (e) {
         // A provider that threw or rejected, or a URL the WebSocket constructor refused: a failed attempt.
         if (g == gen) lost(1006, 'connect failed', new ConnectionError('url', `could not connect to ${where || 'the url'}: ${(e as Error)?.message ?? e}`, e));
@@ -264,37 +254,36 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       clearTimeout(timer);
       opened_ = true;
       if (rc)
-        stable = setTimeout(() => {
-          attempt = 0;
-          set({ attempt });
+        timer = setTimeout(() => {
+          set({ attempt: (attempt = 0) });
         }, rc.stableAfter);
-      box?.flush((f) => socket!.send(f));
-      set({ state: 'open', reason: 'open', queued: box?.length ?? 0 });
+      flush?.((f) => socket!.send(f));
+      set({ state: 'open', reason: 'open', queued: queued?.length ?? 0 });
       emit('open', { attempt, ...info });
       // After the open listeners, so that a greeting they send (a server that wants a hello first) goes first.
-      if (socket) hb?.start();
+      if (socket) ping?.();
     };
 
     const frame = (f: unknown): void => {
-      if (hb?.seen(f)) return;
+      if (seen?.(f)) return;
       let p: Packet;
       try {
         p = codec.decode(f);
-        if (!Array.isArray(p.args)) throw new TypeError('the codec returned a packet without args');
+        if (!Array.isArray(p.args)) throw new TypeError('the codec returned no args');
       } catch (e) {
         return error(new DecodeError(f, e));
       }
-      if (p.event != null) ev.emit(p.event, ...p.args);
-      else if (p.id != null) {
-        const r = settle(p.id);
-        if (r) 'error' in p ? r.reject(new RemoteError(p.error)) : r.resolve(p.args[0] as never);
+      if (p.event != null) dispatch(p.event, ...p.args);
+      else {
+        // A reply: to a pending request, or to nothing (no id, or one that timed out).
+        reqs.get(p.id!)?.[1]('error' in p && new RemoteError(p.error), p.args[0]);
       }
     };
 
-    // Gives up on the current socket or attempt from the client's side.
-    const lost = (code: number, reason: StateReason, e: SurewireError): void => {
+    // Gives up on the current socket or attempt from the client's side, with the error that says why (none for `reconnect()`).
+    const lost = (code: number, reason: StateReason, e?: SurewireError): void => {
       const g = gen;
-      error(e);
+      if (e) error(e);
       if (g != gen) return; // an error listener called close() or reconnect()
       const s = socket;
       socket = undefined;
@@ -302,50 +291,67 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       closed(code, reason, reason);
     };
 
-    // Requests already on the wire can no longer be answered; those still queued go out after the next open.
-    const rejectInFlight = (code: number): void => {
-      for (const [id, r] of reqs)
-        if (!box?.has(r.frame)) settle(id)!.reject(new ClosedError('closed', `the connection closed (${code}) before a reply`));
+    // Rejects the requests that can no longer be answered: every one, or (`all` unset) those on the wire, since
+    // those still queued go out after the next open.
+    const reject = (why: string, all?: boolean): void => {
+      for (const [f, done] of reqs.values()) if (all || !queued?.includes(f)) done(new ClosedError('closed', why));
     };
 
     const closed = (code: number, reason: string, why: StateReason = 'socket closed'): void => {
       const g = ++gen;
       socket = undefined;
       clearTimers();
-      rejectInFlight(code);
+      reject(`the connection closed (${code}) before a reply`);
       // A socket that failed before it opened, or one the network cut: say where and why, once.
       if (why == 'socket closed' && (!opened_ || cause) && !isSurewireError(cause))
-        error(new ConnectionError('socket', `${opened_ ? 'lost the connection to' : 'could not connect to'} ${where}: ${describe(cause, code, opened_)}${reason ? ` (${reason})` : ''}`, cause));
+        error(new ConnectionError('socket', `${opened_ ? 'lost the connection to' : 'could not connect to'} ${where}: ${describe(cause) ?? `closed${opened_ ? '' : ' before open'} with code ${code}`}${reason ? ` (${reason})` : ''}`, cause));
       if (g != gen) return; // an error listener called close() or reconnect()
-      const retry = !!rc && attempt < rc.maxRetries && (rc.shouldReconnect ? rc.shouldReconnect({ code, reason }) : !isStopCode(code, rc.stopCodes));
-      emit('close', { code, reason, willReconnect: retry });
+      const again = why == 'reconnect()';
+      // Why there is no retry ('' when there is one).
+      const no: StateReason | '' = again
+        ? ''
+        : !rc
+          ? 'reconnect disabled'
+          : attempt >= rc.maxRetries
+            ? 'max retries'
+            : (rc.shouldReconnect ?? ((c) => !isStopCode(c.code, rc.stopCodes)))({ code, reason })
+              ? ''
+              : 'stop code';
+      emit('close', { code, reason, willReconnect: !no });
       if (g != gen) return; // a close listener called close() or reconnect()
-      if (retry) {
+      if (again) open(why);
+      else if (!no) {
         const delay = computeDelay(attempt++, rc);
         timer = setTimeout(() => open('retry'), delay);
         set({ state: 'reconnecting', reason: why, code, attempt, retryAt: Date.now() + delay });
         emit('reconnecting', { attempt, delay });
-      } else stop(!rc ? 'reconnect disabled' : attempt >= rc.maxRetries ? 'max retries' : 'stop code', code);
+      } else stop(no, { code });
     };
 
     const unwatch = watchBrowser((cause) => {
       const s = conn.state;
-      if (s == 'open') hb?.check();
+      if (s == 'open') ping?.();
       else if (s == 'reconnecting' && cause != 'offline') open(cause);
     });
 
-    const request = (ms: number, event: string, args: unknown[]): Promise<unknown> =>
-      new Promise((resolve, reject) => {
-        const id = nextId++;
-        const frame = encode({ event, args, id });
-        const timer = setTimeout(() => {
-          settle(id);
-          if (box?.remove(frame)) sync();
-          reject(new TimeoutError('timeout', `no reply to "${event}" from ${where || 'the server'} within ${ms} ms`));
-        }, ms);
-        reqs.set(id, { resolve, reject, frame, timer });
-        push(frame);
-      });
+    const request =
+      (ms: number) =>
+      (event: string, ...args: unknown[]): Promise<unknown> =>
+        new Promise((resolve, reject) => {
+          const id = nextId++;
+          const frame = encode({ event, args, id });
+          const timer = setTimeout(() => {
+            done(new TimeoutError('timeout', `no reply to "${event}" from ${where || 'the server'} within ${ms} ms`));
+            if (unqueue?.(frame)) sync();
+          }, ms);
+          const done = (e: unknown, value?: unknown): void => {
+            clearTimeout(timer);
+            reqs.delete(id);
+            e ? reject(e) : resolve(value);
+          };
+          reqs.set(id, [frame, done]);
+          push(frame);
+        });
 
     Object.assign(this, {
       connection: conn,
@@ -354,23 +360,14 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         if (s == 'idle' || (s == 'closed' && !final())) {
           // Here, not in the constructor: a client made with `autoConnect: false` during server rendering is fine.
           if (!o.transport && !(o.WebSocket ?? globalThis.WebSocket))
-            throw new OptionError('WebSocket', undefined, 'a WebSocket constructor (none in this runtime: in Node, pass ws\'s)');
+            throw new OptionError('WebSocket', undefined, 'a WebSocket constructor (none here; in Node, pass ws\'s)');
           attempt = 0;
           open('connect()');
         }
       },
       reconnect() {
-        if (final()) return;
-        attempt = 0;
-        const s = socket;
-        if (s) {
-          socket = undefined;
-          s.close(CloseCode.reconnect, 'reconnect()');
-          rejectInFlight(CloseCode.reconnect);
-          emit('close', { code: CloseCode.reconnect, reason: 'reconnect()', willReconnect: true });
-          if (final()) return; // a close listener called close()
-        }
-        open('reconnect()');
+        // A socket goes the way of any other the client gives up on (closed with 4002), then a new attempt starts at once.
+        if (!final()) (attempt = 0), socket ? lost(CloseCode.reconnect, 'reconnect()') : open('reconnect()');
       },
       close(code = 1000, reason = '') {
         if (final()) return;
@@ -381,19 +378,17 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         clearTimers();
         unwatch();
         s?.close(code, reason);
-        for (const id of [...reqs.keys()]) settle(id)!.reject(new ClosedError('closed', 'the client was closed'));
-        if (!(queue && queue.storage)) box?.clear('closed');
-        set({ state: 'closed', reason: 'close()', final: true, retryAt: null, queued: box?.length ?? 0 });
+        reject('the client was closed', true);
+        if (!(queue && queue.storage)) clear?.('closed');
+        stop('close()', { final: true, queued: queued?.length ?? 0 });
         if (was != 'idle' && was != 'closed') emit('close', { code, reason, willReconnect: false });
       },
-      on: ev.on,
-      once: ev.once,
-      off: ev.off,
+      ...app,
       send: (event: string, ...args: unknown[]) => push(encode({ event, args })),
-      request: (event: string, ...args: unknown[]) => request(o.requestTimeout, event, args),
+      request: request(o.requestTimeout),
       timeout(ms: number) {
         check({ timeout: ms ?? null }, '', { timeout: [1, MAX_TIMER] }, {});
-        return { request: (event: string, ...args: unknown[]) => request(ms, event, args) };
+        return { request: request(ms) };
       },
     });
 

@@ -37,7 +37,8 @@ export interface Codec<F = Frame> {
 
 /** An `ArrayBuffer`, a view of one, or a `Blob`. */
 export const isBinary = (v: unknown): v is Frame =>
-  v instanceof ArrayBuffer || ArrayBuffer.isView(v) || (typeof Blob != 'undefined' && v instanceof Blob);
+  // Blob is a global wherever surewire runs (browsers, Node 18 and later).
+  v instanceof ArrayBuffer || ArrayBuffer.isView(v) || v instanceof Blob;
 
 /**
  * The default codec.
@@ -47,27 +48,21 @@ export const isBinary = (v: unknown): v is Frame =>
  * - binary: a binary frame is the event `binary` with the data as its one argument, both ways.
  */
 export const jsonCodec: Codec = {
-  encode: (p) =>
-    p.event == 'binary' && isBinary(p.args[0])
-      ? p.args[0]
-      : JSON.stringify(
-          p.id == null
-            ? [p.event, ...p.args]
-            : p.event != null
-              ? { id: p.id, event: p.event, args: p.args }
-              : 'error' in p
-                ? { id: p.id, error: p.error ?? null }
-                : { id: p.id, result: p.args[0] },
-        ),
+  encode(p) {
+    const { event, args, id } = p;
+    return event == 'binary' && isBinary(args[0])
+      ? args[0]
+      : JSON.stringify(id == null ? [event, ...args] : event != null ? { id, event, args } : 'error' in p ? { id, error: p.error ?? null } : { id, result: args[0] });
+  },
   decode(f) {
     if (typeof f != 'string') return { event: 'binary', args: [f] };
     const m = JSON.parse(f);
     if (Array.isArray(m) && typeof m[0] == 'string') return { event: m[0], args: m.slice(1) };
-    if (m && typeof m.id == 'number') {
+    if (typeof m?.id == 'number') {
       if (typeof m.event == 'string') return { id: m.id, event: m.event, args: Array.isArray(m.args) ? m.args : [] };
       return 'error' in m ? { id: m.id, args: [], error: m.error } : { id: m.id, args: [m.result] };
     }
-    throw new TypeError('expected ["event", ...args] or { "id": n, … }');
+    throw new TypeError('not ["event", ...args] or {"id": n}');
   },
 };
 
@@ -108,7 +103,8 @@ export const textCodec: Codec = {
  */
 export const frameSize = (f: unknown): number => {
   if (typeof f != 'string') return (f as ArrayBuffer)?.byteLength ?? (f as Blob)?.size ?? 0;
-  let n = f.length;
-  for (let i = 0, c; i < f.length; i++) if ((c = f.charCodeAt(i)) > 127) n += c > 2047 && (c < 55296 || c > 57343) ? 2 : 1;
-  return n;
+  // Each UTF-16 unit as the bytes it takes: 2 up to U+07FF and for each half of a surrogate pair (4 for the
+  // pair), 3 for the rest of the BMP. Two passes, since the second must not see the surrogates; a string of
+  // ASCII only is scanned, not copied.
+  return f.replace(/[\x80-\u07ff\ud800-\udfff]/g, 'xx').replace(/[\u0800-\uffff]/g, 'xxx').length;
 };

@@ -17,11 +17,10 @@ export interface Emitter {
 }
 
 export function emitter(): Emitter {
-  const all: Record<string, Listener[]> = Object.create(null);
+  const all: Record<string, Listener[] | undefined> = Object.create(null);
+  // An event whose last listener went keeps an empty list: emit() counts listeners, not lists.
   const off = (event: string, fn?: unknown): void => {
-    const l = all[event]?.filter((x) => fn && x !== fn && x.fn !== fn);
-    if (l?.length) all[event] = l;
-    else delete all[event];
+    all[event] = all[event]?.filter((x) => fn && x !== fn && x.fn !== fn);
   };
   const on = (event: string, fn: Listener): Unsubscribe => {
     // Copy on write: a running emit keeps the array it started with.
@@ -50,7 +49,7 @@ export function emitter(): Emitter {
           });
         }
       }
-      return !!l;
+      return !!l?.length;
     },
   };
 }

@@ -40,7 +40,7 @@ export class SurewireError extends Error {
   /** The class's name, e.g. `'TimeoutError'`: what the console shows before the message. */
   override name = 'SurewireError';
   /** A stable, machine-readable code, e.g. `'timeout'` or `'decode'`. */
-  readonly code: ErrorCode;
+  declare readonly code: ErrorCode;
   /** @param message what failed, without the `surewire: ` prefix, which is added */
   constructor(code: ErrorCode, message: string, cause?: unknown) {
     super('surewire: ' + message);
@@ -57,14 +57,14 @@ export class SurewireError extends Error {
 /** An option was invalid. Thrown at once by the constructor; `option` names it. */
 export class OptionError extends SurewireError {
   override name = 'OptionError';
-  constructor(
-    /** Dotted path of the option, e.g. `'reconnect.maxDelay'`. */
-    readonly option: string,
-    /** The value given. */
-    readonly value: unknown,
-    expected: string,
-  ) {
+  /** Dotted path of the option, e.g. `'reconnect.maxDelay'`. */
+  declare readonly option: string;
+  /** The value given. */
+  declare readonly value: unknown;
+  constructor(option: string, value: unknown, expected: string) {
     super('option', `invalid option \`${option}\`: expected ${expected}, got ${show(value)}`);
+    this.option = option;
+    this.value = value;
   }
 }
 
@@ -86,23 +86,22 @@ export class ClosedError extends SurewireError {
 /** A frame the codec could not decode; `frame` holds it. */
 export class DecodeError extends SurewireError {
   override name = 'DecodeError';
-  constructor(
-    /** The frame as it arrived. */
-    readonly frame: unknown,
-    cause: unknown,
-  ) {
+  /** The frame as it arrived. */
+  declare readonly frame: unknown;
+  constructor(frame: unknown, cause: unknown) {
     super('decode', 'could not decode a frame', cause);
+    this.frame = frame;
   }
 }
 
 /** The server answered a request with an error; `data` is what it sent. */
 export class RemoteError extends SurewireError {
   override name = 'RemoteError';
-  constructor(
-    /** What the server sent as the error. */
-    readonly data: unknown,
-  ) {
+  /** What the server sent as the error. */
+  declare readonly data: unknown;
+  constructor(data: unknown) {
     super('remote', `the server answered with an error: ${show(data)}`);
+    this.data = data;
   }
 }
 
@@ -112,14 +111,18 @@ export class OverflowError extends SurewireError {
 }
 
 /** True for any surewire error, even one from another realm or another copy of the library. */
-export const isSurewireError = (e: unknown): e is SurewireError =>
-  e instanceof SurewireError || !!(e && (e as Record<symbol, unknown>)[brand]);
+// The brand alone: every SurewireError has it, from this copy of the library or another.
+export const isSurewireError = (e: unknown): e is SurewireError => !!(e as Record<symbol, unknown> | undefined)?.[brand];
 
 /** A value as an error message shows it: short, and never throwing. */
 export function show(v: unknown): string {
+  let s: string | false | undefined;
   try {
-    return typeof v == 'function' ? 'a function' : typeof v == 'number' ? String(v) : (JSON.stringify(v) ?? String(v)).slice(0, 80);
+    // JSON for most; a number as String writes it (NaN, Infinity); what JSON cannot write (undefined, a symbol,
+    // a bigint, a cycle) falls back to String.
+    s = typeof v == 'function' ? 'a function' : typeof v != 'number' && JSON.stringify(v)?.slice(0, 80);
   } catch {
-    return String(v);
+    // a bigint or a cycle
   }
+  return s || String(v);
 }

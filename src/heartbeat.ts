@@ -35,22 +35,21 @@ export const heartbeatDefaults: HeartbeatConfig = {
 
 export const heartbeatRules: { [k: string]: Rule } = { interval: [1, MAX_TIMER], timeout: [1, MAX_TIMER], ping: [() => true, ''], pong: [() => true, ''] };
 
-/** The heartbeat as the client drives it. */
-export interface Heartbeat {
-  /** Pings now, for a freshly opened connection, and then on the timer. */
-  start(): void;
-  /** Pings now and waits for any frame; what the client calls when the page or the network comes back. */
-  check(): void;
-  /** Any frame is a sign of life. Returns true when the frame was a pong or the ping's echo, which the client then swallows. */
-  seen(frame: unknown): boolean;
-  stop(): void;
-}
+/**
+ * The heartbeat as the client drives it, a tuple (names in an object would survive minification):
+ * - `check()` pings now and then on the timer, and waits for any frame: for a freshly opened connection (the
+ *   client stops the heartbeat whenever a connection ends), and when the page or the network comes back;
+ * - `seen(frame)`: any frame is a sign of life; true when the frame was a pong or the ping's echo, which the
+ *   client then swallows;
+ * - `stop()`.
+ */
+export type Heartbeat = [check: () => void, seen: (frame: unknown) => boolean, stop: () => void];
 
 /**
  * Pings on a timer and watches for life. The timer re-arms itself after each ping, so when timers were
  * frozen (a hidden or suspended page) the late tick pings at once instead of trusting the old socket.
  */
-export function heartbeat(o: HeartbeatConfig, send: (f: Frame) => void, dead: () => void, rtt: (ms: number) => void): Heartbeat {
+export function heartbeat(o: HeartbeatConfig, send: (f: Frame) => void, dead: (timeout: number) => void, rtt: (ms: number) => void): Heartbeat {
   const { interval, timeout, ping, pong } = o;
   let tick: ReturnType<typeof setTimeout> | undefined;
   let watch: ReturnType<typeof setTimeout> | undefined;
@@ -61,7 +60,7 @@ export function heartbeat(o: HeartbeatConfig, send: (f: Frame) => void, dead: ()
   const stop = (): void => {
     clearTimeout(tick);
     clearTimeout(watch);
-    tick = watch = undefined;
+    watch = undefined;
   };
   const check = (): void => {
     clearTimeout(tick);
@@ -69,18 +68,14 @@ export function heartbeat(o: HeartbeatConfig, send: (f: Frame) => void, dead: ()
     if (answers)
       watch ??= setTimeout(() => {
         stop();
-        dead();
+        dead(timeout);
       }, timeout);
     sentAt = Date.now();
     send((last = typeof ping == 'function' ? ping() : ping));
   };
-  return {
-    start() {
-      stop();
-      check();
-    },
+  return [
     check,
-    seen(frame) {
+    (frame) => {
       clearTimeout(watch);
       watch = undefined;
       if (frame === last) return true;
@@ -91,5 +86,5 @@ export function heartbeat(o: HeartbeatConfig, send: (f: Frame) => void, dead: ()
       return true;
     },
     stop,
-  };
+  ];
 }

@@ -1,5 +1,5 @@
 import { OptionError } from './errors';
-import { check, has, isObj, MAX_TIMER, type Rule } from './check';
+import { check, isObj, MAX_TIMER, type Rule } from './check';
 import type { Codec } from './codec';
 import type { CloseInfo } from './connection';
 import { heartbeatDefaults, heartbeatRules, type HeartbeatConfig, type HeartbeatOptions } from './heartbeat';
@@ -115,8 +115,8 @@ export function parseUrl(url: unknown): URL {
   } catch {
     // not a URL
   }
-  if (!/^(wss?|https?):$/.test(u?.protocol as string))
-    throw new OptionError('url', url, `a ws://, wss://, http:// or https:// URL${typeof url == 'string' && /^\w[\w.-]*[:/]/.test(url) && !url.includes('//') ? ` (did you mean "ws://${url}"?)` : ''}`);
+  if (!/^(ws|http)s?:$/.test(u?.protocol as string))
+    throw new OptionError('url', url, `a ws, wss, http or https URL${typeof url == 'string' && /^\w[\w.-]*[:/]/.test(url) && !url.includes('//') ? ` (did you mean "ws://${url}"?)` : ''}`);
   return u!;
 }
 
@@ -124,7 +124,7 @@ export function parseUrl(url: unknown): URL {
 export const redact = (u: URL): string => u.origin + u.pathname + (u.search && '?…');
 
 const rules: { [k: string]: Rule } = {
-  transport: has('connect'),
+  transport: ['connect'],
   WebSocket: 'function',
   protocols: [(v) => typeof v == 'string' || typeof v == 'function' || Array.isArray(v), 'a string, an array or a function'],
   reconnect: {
@@ -143,11 +143,11 @@ const rules: { [k: string]: Rule } = {
   connectTimeout: [1, MAX_TIMER],
   queue: queueRules,
   heartbeat: heartbeatRules,
-  codec: has('encode', 'decode'),
+  codec: ['encode', 'decode'],
   requestTimeout: [1, MAX_TIMER],
   autoConnect: 'boolean',
   debug: [(v) => typeof v == 'boolean' || typeof v == 'function', 'a boolean or a function'],
-  reliable: has('wrap'),
-  share: has('attach'),
+  reliable: ['wrap'],
+  share: ['attach'],
 };
 

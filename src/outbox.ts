@@ -1,4 +1,4 @@
-import { has, type Rule } from './check';
+import type { Rule } from './check';
 import { frameSize } from './codec';
 
 /** A `localStorage`-like store; the queue keeps its text frames there so they survive a reload. */
@@ -41,7 +41,7 @@ export const queueRules: { [k: string]: Rule } = {
   maxBytes: 0,
   overflow: [(v) => v == 'drop-oldest' || v == 'drop-newest' || v == 'error', "'drop-oldest', 'drop-newest' or 'error'"],
   ttl: 0,
-  storage: has('getItem', 'setItem'),
+  storage: ['getItem', 'setItem'],
   key: 'string',
 };
 
@@ -52,19 +52,23 @@ export const queueRules: { [k: string]: Rule } = {
  */
 export type DropReason = 'overflow' | 'ttl' | 'closed' | 'offline' | 'too-big';
 
-/** The outbox as the client uses it. */
-export interface Outbox {
-  readonly length: number;
-  /** Queues a frame; false when the frame itself was refused (`drop-newest`, `error`, or larger than `maxBytes`). */
-  push(frame: unknown): boolean;
-  /** Hands every live frame, oldest first, to `send`; stops at the first frame `send` refuses. */
-  flush(send: (frame: unknown) => boolean): void;
-  /** Removes one frame (a request that timed out before it could be sent); false when it was not there. */
-  remove(frame: unknown): boolean;
-  has(frame: unknown): boolean;
-  /** Empties the queue, reporting every frame with `reason`. */
-  clear(reason: DropReason): void;
-}
+/**
+ * The outbox as the client uses it, a tuple (names in an object would survive minification):
+ * - `frames`: the queued frames, oldest first (read only: `length`, `includes`);
+ * - `push(frame)` queues a frame; false when the frame itself was refused (`drop-newest`, `error`, or larger
+ *   than `maxBytes`);
+ * - `flush(send)` hands every live frame, oldest first, to `send`; stops at the first frame `send` refuses;
+ * - `remove(frame)` removes one frame (a request that timed out before it could be sent); false when it was
+ *   not there;
+ * - `clear(reason)` empties the queue, reporting every frame with `reason`.
+ */
+export type Outbox = [
+  frames: readonly unknown[],
+  push: (frame: unknown) => boolean,
+  flush: (send: (frame: unknown) => boolean) => void,
+  remove: (frame: unknown) => boolean,
+  clear: (reason: DropReason) => void,
+];
 
 /**
  * A bounded FIFO of encoded frames. Frames are kept as they will be sent (no wrapper object per message),
@@ -72,13 +76,13 @@ export interface Outbox {
  *
  * @param drop receives every frame that leaves the queue unsent, with the reason
  * @param error receives storage failures (unreadable saved state, a full storage); the queue goes on in memory
- * @param keep says which frames may be written to storage (as JSON) and read back; by default, text frames
+ * @param keep says which frames may be written to storage (as JSON) and read back
  */
 export function outbox(
   o: QueueConfig,
   drop: (frame: unknown, reason: DropReason) => void,
   error: (e: unknown) => void,
-  keep: (frame: unknown) => boolean = (f) => typeof f == 'string',
+  keep: (frame: unknown) => boolean,
 ): Outbox {
   const { max, maxBytes, overflow, ttl, storage, key } = o;
   const frames: unknown[] = [];
@@ -87,8 +91,8 @@ export function outbox(
   let saving = false;
 
   const add = (frame: unknown, at: number): void => {
+    if (at < Infinity || expires.length) expires[frames.length] = at;
     frames.push(frame);
-    if (at != Infinity || expires.length) expires[frames.length - 1] = at;
     bytes += frameSize(frame);
   };
 
@@ -103,11 +107,12 @@ export function outbox(
   };
 
   // Expiry times are not always in queue order (frames restored from storage may never expire),
-  // so every frame is checked, not just the front. Only runs when some frame has an expiry.
+  // so every frame is checked, not just the front; a hole (never expires) compares false. Only runs when
+  // some frame has an expiry.
   const prune = (): void => {
     const now = Date.now();
     for (let i = 0; i < expires.length; ) {
-      if ((expires[i] ?? Infinity) <= now) drop(take(i), 'ttl');
+      if (expires[i]! <= now) drop(take(i), 'ttl');
       else i++;
     }
   };
@@ -140,11 +145,9 @@ export function outbox(
     error(e);
   }
 
-  return {
-    get length() {
-      return frames.length;
-    },
-    push(frame) {
+  return [
+    frames,
+    (frame) => {
       const size = frameSize(frame);
       prune();
       if (size > maxBytes || max < 1 || (overflow != 'drop-oldest' && (frames.length >= max || bytes + size > maxBytes))) {
@@ -156,20 +159,19 @@ export function outbox(
       save();
       return true;
     },
-    flush(send) {
+    (send) => {
       prune();
       while (frames.length && send(frames[0])) take(0);
       save();
     },
-    remove(frame) {
+    (frame) => {
       const i = frames.indexOf(frame);
       if (i >= 0) take(i), save();
       return i >= 0;
     },
-    has: (frame) => frames.includes(frame),
-    clear(reason) {
+    (reason) => {
       while (frames.length) drop(take(0), reason);
       save();
     },
-  };
+  ];
 }

@@ -9,7 +9,9 @@ function make(o: HeartbeatOptions = {}) {
   const sent: Frame[] = [];
   const dead = vi.fn();
   const rtt = vi.fn<(ms: number) => void>();
-  const hb = heartbeat({ ...heartbeatDefaults, ...o }, (f) => sent.push(f), dead, rtt);
+  const [check, seen, stop] = heartbeat({ ...heartbeatDefaults, ...o }, (f) => sent.push(f), dead, rtt);
+  // `start` is what the client does around an open: stop (when the attempt begins), then check (at the open).
+  const hb = { check, seen, stop, start: () => (stop(), check()) };
   return { hb, sent, dead, rtt };
 }
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Frame } from '../src/codec';
 import { defaults } from '../src/options';
-import { outbox, type Outbox, type DropReason, type QueueStorage, type OverflowPolicy, type QueueOptions } from '../src/outbox';
+import { outbox, type DropReason, type QueueStorage, type OverflowPolicy, type QueueOptions } from '../src/outbox';
 
 /** A Map-backed stand-in for localStorage that records every call. */
 class MemoryStorage implements QueueStorage {
@@ -15,12 +15,25 @@ class MemoryStorage implements QueueStorage {
 function make(o: QueueOptions = {}, keep?: (frame: Frame) => boolean) {
   const drops: [Frame, DropReason][] = [];
   const errors: unknown[] = [];
-  const box = outbox({ ...defaults.queue, ...o }, (f, r) => drops.push([f as Frame, r]), (e) => errors.push(e), keep as ((f: unknown) => boolean) | undefined);
+  const [frames, push, flush, remove, clear] = outbox({ ...defaults.queue, ...o }, (f, r) => drops.push([f as Frame, r]), (e) => errors.push(e), (keep as ((f: unknown) => boolean) | undefined) ?? ((f) => typeof f == 'string'));
+  // The tuple with names, as the client uses it (`has` is what it asks of `frames`).
+  const box = {
+    get length() {
+      return frames.length;
+    },
+    has: (f: unknown) => frames.includes(f),
+    push,
+    flush,
+    remove,
+    clear,
+  };
   return { box, drops, errors };
 }
 
+type Box = ReturnType<typeof make>['box'];
+
 /** Flushes everything and returns what went out, in order. */
-function drain(box: Outbox): Frame[] {
+function drain(box: Box): Frame[] {
   const sent: Frame[] = [];
   box.flush((f) => (sent.push(f as Frame), true));
   return sent;

@@ -4,7 +4,8 @@ import type { Transport } from '../transport';
 export const webSocket: Transport = {
   connect(ctx) {
     const Ctor = ctx.WebSocket ?? globalThis.WebSocket;
-    const ws = ctx.protocols === undefined ? new Ctor(ctx.url) : new Ctor(ctx.url, ctx.protocols);
+    // An undefined `protocols` is the constructor's default (no subprotocol) for browsers, ws, undici and jsdom.
+    const ws = new Ctor(ctx.url, ctx.protocols);
     ws.binaryType = 'arraybuffer';
     ws.onopen = () => ctx.open();
     ws.onmessage = (e) => ctx.frame(e.data);
@@ -24,9 +25,9 @@ export const webSocket: Transport = {
         }
         // The `ws` package (Node) waits up to 30 s for the server's answer to a close, which a half-open link
         // never sends: give it a second, then cut it. Browsers do this themselves and have no terminate().
-        const { terminate } = ws as WebSocket & { terminate?: () => void };
-        if (terminate && ws.readyState != 3) {
-          const t = setTimeout(() => terminate.call(ws), 1000);
+        const w = ws as WebSocket & { terminate?: () => void };
+        if (w.terminate && ws.readyState != 3) {
+          const t = setTimeout(() => w.terminate!(), 1000);
           ws.onclose = () => {
             clearTimeout(t);
             ws.onclose = null;

@@ -45,7 +45,7 @@ describe('surewire in plain Node (no DOM)', () => {
     }
     expect(thrown).toBeInstanceOf(OptionError);
     expect((thrown as InstanceType<typeof OptionError>).option).toBe('WebSocket');
-    expect((thrown as Error).message).toContain('`WebSocket`');
+    expect((thrown as Error).message).toContain("invalid option `WebSocket`: expected a WebSocket constructor (none here; in Node, pass ws's), got undefined");
   });
 
   it('constructs with autoConnect: false without a WebSocket (server rendering), and throws at connect()', async () => {
