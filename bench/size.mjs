@@ -38,10 +38,13 @@ export const TERSER_OPTIONS = Object.freeze({
 // enforces: the size last measured, so that any growth fails the build and has to be argued for (raise it
 // only for a feature, and say by how much in the CHANGELOG).
 export const BUDGETS = Object.freeze({
-  treeShaken: { target: 5500 }, // import { Surewire } from 'surewire'
-  umdMin: { target: 7000 }, // dist/surewire.min.js as built (reliable delivery included)
+  // Over target: clear errors (URL, cause and fix in every message), URL checks and the heartbeat rule added
+  // ~730 B in the 0.1.0 hardening, of which a size pass won back ~380 B. The limit is what is measured.
+  treeShaken: { target: 5500, limit: 5582 }, // import { Surewire } from 'surewire'
+  // Over target: reliable() checks every number a server sends and validates saved state (+~1.6 KB with the core's growth).
+  umdMin: { target: 7000, limit: 8081 }, // dist/surewire.min.js as built (reliable delivery included)
   socketIo: { target: 1024 }, // import { socketIo } from 'surewire/socket.io', socket.io-client not counted
-  share: { target: 1536 }, // import { shareTabs } from 'surewire/share': what it adds to the tree-shaken core
+  share: { target: 1536, limit: 1555 }, // import { shareTabs } from 'surewire/share': what it adds to the tree-shaken core
 });
 
 /** Sizes in bytes of `code` as given (utf-8), gzipped at level 9 and brotli'd at quality 11. */
