@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { computeDelay, type BackoffOptions } from '../src/backoff';
+import { mulberry32 } from './fault/rng';
 
 const opts = (o: Partial<BackoffOptions> = {}): BackoffOptions => ({
   initialDelay: 1000,
@@ -97,17 +98,6 @@ describe('computeDelay', () => {
   });
 });
 
-/** A small seeded PRNG (mulberry32), so that the simulation is the same on every run. */
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /**
  * 20 clients dropped together at t = 0 retry against a server that refuses every attempt for 8 s (each
@@ -135,7 +125,7 @@ describe('the default jitter spreads a reconnect storm', () => {
   const storm = opts({ initialDelay: 100, maxDelay: 2000 });
   const stormy = (delay: (n: number, random: () => number) => number): number => {
     let calm = 0;
-    for (let run = 1; run <= 1000; run++) if (stormPeak(delay, seeded(run)) <= 8) calm++;
+    for (let run = 1; run <= 1000; run++) if (stormPeak(delay, mulberry32(run)) <= 8) calm++;
     return calm;
   };
 

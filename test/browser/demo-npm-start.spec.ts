@@ -18,6 +18,7 @@ import { launchChromium } from './helpers/browser';
 import { REPO } from './helpers/static-server';
 import { waitFor } from '../helpers/wait';
 import { expectCleanPage, openChat, untilState } from './helpers/demo';
+import { freePort } from '../helpers/ports';
 
 const STARTUP = 180_000;
 
@@ -47,16 +48,6 @@ async function freshCheckout(): Promise<string> {
 }
 
 /** A port nothing listens on now (bound on every interface, as the demo server binds it, then released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Whether `port` can be listened on (on every interface, like the demo server). */
 function portIsFree(port: number): Promise<boolean> {

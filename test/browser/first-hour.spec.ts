@@ -1,12 +1,11 @@
 // What a user sees in a real browser when nothing listens to errors: the first error of each kind, once, on
 // the console, naming the URL (without its token) and the cause as far as the browser tells it.
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startStaticServer, type StaticServer } from './helpers/static-server';
 import { launchChromium, loadHarness, openPage } from './helpers/browser';
 import { waitFor } from '../helpers/wait';
+import { freePort } from '../helpers/ports';
 
 let browser: Browser;
 let web: StaticServer;
@@ -19,13 +18,6 @@ afterAll(async () => {
   await web?.close();
 });
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 it('writes the first connection error once to console.warn, with the URL (query redacted) and the close code, however often it retries', async () => {
   const context = await browser.newContext();

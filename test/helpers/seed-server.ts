@@ -1,7 +1,9 @@
 // The seed chat's servers (examples/seed/), unchanged, as child processes on free ports, for the Node and the
 // browser tests: everything they print is kept, and the `received: …` lines they log are read back.
-import { createServer } from 'node:net';
+import { freePort } from './ports';
 import { seedServers, startSeedServer, type SeedServer } from '../../examples/seed/spawn.mjs';
+
+export { freePort };
 
 /** The heartbeat's ping as the server logs it. */
 export const PING = '["ping"]';
@@ -11,16 +13,6 @@ export const GREETING = 'Hello World!';
 export type SeedKind = keyof typeof seedServers;
 
 /** A port nothing listens on now (bound on every interface, as the seed servers bind, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** One seed server, with everything it printed (across restarts). */
 export interface Seed {

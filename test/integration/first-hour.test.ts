@@ -10,6 +10,7 @@ import { ConnectionError, OptionError, type SurewireError } from '../../src/erro
 import type { Provider, SurewireOptions } from '../../src/options';
 import { delay, waitFor } from '../helpers/wait';
 import { NodeWebSocket } from '../helpers/ws-client';
+import { freePort } from '../helpers/ports';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -32,14 +33,6 @@ async function plainServer(onMessage: (ws: WsSocket, data: string) => void, path
   return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}${path ?? '/'}`, wss };
 }
 
-/** A port nothing listens on. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function errorsOf(c: Surewire): SurewireError[] {
   const errors: SurewireError[] = [];
