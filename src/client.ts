@@ -133,9 +133,8 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     // one at a time.
     let timer: ReturnType<typeof setTimeout> | undefined;
     let nextId = 1;
-    // The current attempt's URL as errors show it, whether it opened, and what the socket said went wrong.
+    // The current attempt's URL as errors show it, and what the socket said went wrong.
     let where = '';
-    let opened_ = false;
     let cause: unknown;
 
     // Nobody listens: the first error of each kind goes to the console, so a failing client is never silent.
@@ -203,7 +202,6 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     const open = async (reason: StateReason): Promise<void> => {
       clearTimers();
       const g = ++gen;
-      opened_ = false;
       cause = undefined;
       set({ state: 'connecting', reason, retryAt: null, attempt });
       timer = setTimeout(() => lost(CloseCode.connectTimeout, 'connect timeout', new ConnectionError('connect-timeout', `could not connect to ${where}: not open within ${o.connectTimeout} ms (connectTimeout)`)), o.connectTimeout);
@@ -252,7 +250,6 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
 
     const opened = (info?: { recovered?: boolean }): void => {
       clearTimeout(timer);
-      opened_ = true;
       if (rc)
         timer = setTimeout(() => {
           set({ attempt: (attempt = 0) });
@@ -302,9 +299,11 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       socket = undefined;
       clearTimers();
       reject(`the connection closed (${code}) before a reply`);
-      // A socket that failed before it opened, or one the network cut: say where and why, once.
-      if (why == 'socket closed' && (!opened_ || cause) && !isSurewireError(cause))
-        error(new ConnectionError('socket', `${opened_ ? 'lost the connection to' : 'could not connect to'} ${where}: ${describe(cause) ?? `closed${opened_ ? '' : ' before open'} with code ${code}`}${reason ? ` (${reason})` : ''}`, cause));
+      // A socket that failed before it opened, or one the network cut: say where and why, once. The state is
+      // still that of the attempt: open, or connecting.
+      const up = conn.state == 'open';
+      if (why == 'socket closed' && (!up || cause) && !isSurewireError(cause))
+        error(new ConnectionError('socket', `${up ? 'lost the connection to' : 'could not connect to'} ${where}: ${describe(cause) ?? `closed${up ? '' : ' before open'} with code ${code}`}${reason ? ` (${reason})` : ''}`, cause));
       if (g != gen) return; // an error listener called close() or reconnect()
       const again = why == 'reconnect()';
       // Why there is no retry ('' when there is one).
