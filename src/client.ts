@@ -378,7 +378,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         unwatch();
         s?.close(code, reason);
         reject('the client was closed', true);
-        if (!(queue && queue.storage)) clear?.('closed');
+        if (!(queue as QueueConfig).storage) clear?.('closed');
         stop('close()', { final: true, queued: queued?.length ?? 0 });
         if (was != 'idle' && was != 'closed') emit('close', { code, reason, willReconnect: false });
       },
