@@ -133,8 +133,9 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     // one at a time.
     let timer: ReturnType<typeof setTimeout> | undefined;
     let nextId = 1;
-    // The current attempt's URL as errors show it, and what the socket said went wrong.
-    let where = '';
+    // The current attempt's URL as errors show it ("the url" until a URL provider gave one), and what the socket
+    // said went wrong.
+    let where = 'the url';
     let cause: unknown;
 
     // Nobody listens: the first error of each kind goes to the console, so a failing client is never silent.
@@ -244,7 +245,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         held.forEach((run) => run());
       } catch (e) {
         // A provider that threw or rejected, or a URL the WebSocket constructor refused: a failed attempt.
-        if (g == gen) lost(1006, 'connect failed', new ConnectionError('url', `could not connect to ${where || 'the url'}: ${(e as Error)?.message ?? e}`, e));
+        if (g == gen) lost(1006, 'connect failed', new ConnectionError('url', `could not connect to ${where}: ${(e as Error)?.message ?? e}`, e));
       }
     };
 
@@ -340,7 +341,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
           const id = nextId++;
           const frame = encode({ event, args, id });
           const timer = setTimeout(() => {
-            done(new TimeoutError('timeout', `no reply to "${event}" from ${where || 'the server'} within ${ms} ms`));
+            done(new TimeoutError('timeout', `no reply to "${event}" from ${where} within ${ms} ms`));
             if (unqueue?.(frame)) sync();
           }, ms);
           const done = (e: unknown, value?: unknown): void => {
