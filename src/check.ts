@@ -33,7 +33,7 @@ export function check(o: Record<string, unknown>, path: string, rules: { [k: str
       (isObj(v) && (rule as string[]).every((m) => typeof v[m] == 'function')) || fail(`an object with ${(rule as string[]).join(' and ')}`);
     else if (typeof rule == 'number' || typeof (rule as unknown[])[0] == 'number') {
       const [min, max = Infinity] = [rule as number | [number, number]].flat() as [number, number?];
-      (typeof v == 'number' && v >= min && v <= max) || fail(max == Infinity ? `a number >= ${min}` : `a number from ${min} to ${max}`);
+      (typeof v == 'number' && v >= min && v <= max) || fail(`a number from ${min} to ${max}`);
     } else if (Array.isArray(rule)) (rule[0] as (v: unknown) => boolean)(v) || fail(rule[1] as string);
     else if (v !== false) {
       isObj(v) || fail('false or an object');

@@ -133,9 +133,9 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     // one at a time.
     let timer: ReturnType<typeof setTimeout> | undefined;
     let nextId = 1;
-    // The current attempt's URL as errors show it, whether it opened, and what the socket said went wrong.
-    let where = '';
-    let opened_ = false;
+    // The current attempt's URL as errors show it ("the url" until a URL provider gave one), and what the socket
+    // said went wrong.
+    let where = 'the url';
     let cause: unknown;
 
     // Nobody listens: the first error of each kind goes to the console, so a failing client is never silent.
@@ -203,7 +203,6 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
     const open = async (reason: StateReason): Promise<void> => {
       clearTimers();
       const g = ++gen;
-      opened_ = false;
       cause = undefined;
       set({ state: 'connecting', reason, retryAt: null, attempt });
       timer = setTimeout(() => lost(CloseCode.connectTimeout, 'connect timeout', new ConnectionError('connect-timeout', `could not connect to ${where}: not open within ${o.connectTimeout} ms (connectTimeout)`)), o.connectTimeout);
@@ -246,13 +245,12 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         held.forEach((run) => run());
       } catch (e) {
         // A provider that threw or rejected, or a URL the WebSocket constructor refused: a failed attempt.
-        if (g == gen) lost(1006, 'connect failed', new ConnectionError('url', `could not connect to ${where || 'the url'}: ${(e as Error)?.message ?? e}`, e));
+        if (g == gen) lost(1006, 'connect failed', new ConnectionError('url', `could not connect to ${where}: ${(e as Error)?.message ?? e}`, e));
       }
     };
 
     const opened = (info?: { recovered?: boolean }): void => {
       clearTimeout(timer);
-      opened_ = true;
       if (rc)
         timer = setTimeout(() => {
           set({ attempt: (attempt = 0) });
@@ -302,9 +300,11 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
       socket = undefined;
       clearTimers();
       reject(`the connection closed (${code}) before a reply`);
-      // A socket that failed before it opened, or one the network cut: say where and why, once.
-      if (why == 'socket closed' && (!opened_ || cause) && !isSurewireError(cause))
-        error(new ConnectionError('socket', `${opened_ ? 'lost the connection to' : 'could not connect to'} ${where}: ${describe(cause) ?? `closed${opened_ ? '' : ' before open'} with code ${code}`}${reason ? ` (${reason})` : ''}`, cause));
+      // A socket that failed before it opened, or one the network cut: say where and why, once. The state is
+      // still that of the attempt: open, or connecting.
+      const up = conn.state == 'open';
+      if (why == 'socket closed' && (!up || cause) && !isSurewireError(cause))
+        error(new ConnectionError('socket', `${up ? 'lost the connection to' : 'could not connect to'} ${where}: ${describe(cause) ?? `closed${up ? '' : ' before open'} with code ${code}`}${reason ? ` (${reason})` : ''}`, cause));
       if (g != gen) return; // an error listener called close() or reconnect()
       const again = why == 'reconnect()';
       // Why there is no retry ('' when there is one).
@@ -341,7 +341,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
           const id = nextId++;
           const frame = encode({ event, args, id });
           const timer = setTimeout(() => {
-            done(new TimeoutError('timeout', `no reply to "${event}" from ${where || 'the server'} within ${ms} ms`));
+            done(new TimeoutError('timeout', `no reply to "${event}" from ${where} within ${ms} ms`));
             if (unqueue?.(frame)) sync();
           }, ms);
           const done = (e: unknown, value?: unknown): void => {
@@ -379,7 +379,7 @@ export class Surewire<Listen extends EventsMap = DefaultEvents, Emit extends Eve
         unwatch();
         s?.close(code, reason);
         reject('the client was closed', true);
-        if (!(queue && queue.storage)) clear?.('closed');
+        if (!(queue as QueueConfig).storage) clear?.('closed');
         stop('close()', { final: true, queued: queued?.length ?? 0 });
         if (was != 'idle' && was != 'closed') emit('close', { code, reason, willReconnect: false });
       },

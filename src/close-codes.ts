@@ -37,4 +37,4 @@ export const stopCodes: readonly number[] = [1002, 1003, 1007, 1008, 1010];
 
 /** Whether `code` stops reconnection, given the user's extra codes and `[from, to]` ranges. */
 export const isStopCode = (code: number, extra: readonly (number | readonly [number, number])[] = []): boolean =>
-  stopCodes.includes(code) || extra.some((c) => (typeof c === 'number' ? c === code : code >= c[0] && code <= c[1]));
+  [...stopCodes, ...extra].some((c) => (typeof c == 'number' ? c == code : code >= c[0] && code <= c[1]));

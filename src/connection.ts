@@ -123,7 +123,7 @@ export interface ConnectionControl {
 
 export function connection(): ConnectionControl {
   let snap: ConnectionSnapshot = Object.freeze({ state: 'idle', reason: 'created', code: null, final: false, attempt: 0, retryAt: null, queued: 0, rtt: null });
-  const ev = emitter();
+  const { emit, ...ev } = emitter();
   // Subscribers are listeners of an event no lifecycle name can collide with.
   return {
     connection: {
@@ -132,16 +132,14 @@ export function connection(): ConnectionControl {
       },
       getSnapshot: () => snap,
       subscribe: (fn) => (fn(snap), ev.on('', fn)),
-      on: ev.on,
-      once: ev.once,
-      off: ev.off,
+      ...ev,
     },
     set(patch) {
       const from = snap.state;
       snap = Object.freeze({ ...snap, ...patch });
-      ev.emit('', snap);
-      if (from != snap.state) ev.emit('state', { from, to: snap.state, reason: snap.reason });
+      emit('', snap);
+      if (from != snap.state) emit('state', { from, to: snap.state, reason: snap.reason });
     },
-    emit: ev.emit,
+    emit,
   };
 }

@@ -96,6 +96,7 @@ describe('validate: options with a wrong value', () => {
   it.each<[string, unknown, string]>([
     ['connectTimeout', 0, 'expected a number from 1 to 2147483647'],
     ['reconnect.jitter', 2, 'expected a number from 0 to 1'],
+    ['reconnect.maxRetries', -1, 'expected a number from 0 to Infinity'],
     ['autoConnect', 'no', 'expected a boolean'],
     ['WebSocket', 1, 'expected a function'],
     ['queue.overflow', 'x', "expected 'drop-oldest', 'drop-newest' or 'error'"],
