@@ -41,6 +41,13 @@ export const MAX_SEQ_JUMP = 1000;
  */
 export const PIPELINE = 32;
 
+/**
+ * How many handled messages make the server acknowledge at once rather than after `ackDelay`: well under the
+ * client's window (`reliable({ window })`, 900 by default), so that a burst never stalls on a full window
+ * while the acknowledgement waits out its delay.
+ */
+export const ACK_EVERY = 128;
+
 /** `fn()` as a promise: its value, or its throw as a rejection (at once, not a microtask later). */
 const promised = <T>(fn: () => T | PromiseLike<T>): Promise<T> => {
   try {
@@ -796,10 +803,15 @@ export class Engine {
     return !conn.closed;
   }
 
-  /** Schedules one cumulative `$ack` for everything handled so far: one per `ackDelay` at most. */
+  /**
+   * Schedules one cumulative `$ack` for everything handled so far: one per `ackDelay` at most, or at once
+   * when `ACK_EVERY` messages wait for one, so that a client whose window is full never idles for the delay.
+   */
   #ack(conn: Conn): void {
-    if (conn.closed || conn.ackTimer) return;
-    conn.ackTimer = setTimeout(() => this.#sendAck(conn), this.#o.ackDelay);
+    if (conn.closed) return;
+    const h = conn.session?.handled;
+    if (h != null && h - conn.acked >= ACK_EVERY) return this.#sendAck(conn);
+    conn.ackTimer ??= setTimeout(() => this.#sendAck(conn), this.#o.ackDelay);
   }
 
   #sendAck(conn: Conn): void {

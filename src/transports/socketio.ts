@@ -6,6 +6,9 @@ import type { Transport, TransportContext } from '../transport';
 /** socket.io-client's `io` function, or anything with its signature. */
 export type SocketIoFactory = (url: string, options: Partial<ManagerOptions & SocketOptions>) => Socket;
 
+// socket.io-client's own event names, which `emit` refuses; made once, not per send.
+const RESERVED = /^(connect(_error)?|disconnect(ing)?|newListener|removeListener)$/;
+
 // Binary data anywhere in a value (socket.io sends it as attachments).
 const hasBinary = (v: unknown): boolean =>
   isBinary(v) || (!!v && typeof v == 'object' && Object.values(v).some(hasBinary));
@@ -120,7 +123,7 @@ export function socketIo(io: SocketIoFactory, options: SocketIoOptions = {}): Tr
   return {
     codec: {
       encode(p) {
-        if (/^(connect(_error)?|disconnect(ing)?|newListener|removeListener)$/.test(p.event!)) throw Error(`reserved event "${p.event}"`);
+        if (RESERVED.test(p.event!)) throw Error(`reserved event "${p.event}"`);
         return p;
       },
       decode: (f: Packet) => f,

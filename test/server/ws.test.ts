@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { memoryStore, reliable, type Store } from '../../src/server';
+import { ACK_EVERY } from '../../src/server/session';
 import { ProtocolClient, ReliableRawClient } from '../helpers/protocol-client';
 import { startTcpProxy } from '../helpers/tcp-proxy';
 import { delay, deferred, waitFor } from '../helpers/wait';
@@ -230,6 +231,18 @@ describe('client → server: dedupe, order, acks', () => {
     expect(acks).toEqual([...acks].sort((x, y) => x - y));
     expect(new Set(acks).size).toBe(acks.length);
     expect(acks.at(-1)).toBe(300);
+  });
+
+  it(`acknowledges at once every ${ACK_EVERY} messages, so a client with a full window does not wait out the delay`, async () => {
+    const handled: unknown[] = [];
+    const { url } = await serveWs({ ackDelay: 60_000, onMessage: (_s, _e, n) => void handled.push(n) });
+    const { client } = await hello(url, sid());
+    for (let n = 1; n <= 300; n++) client.send('$m', n, 'e', n);
+    await client.ackOf(2 * ACK_EVERY);
+    await waitFor(() => handled.length == 300, 2000, 'all handled');
+    await delay(20);
+    // The last 44 wait for the (long) delay: below the threshold, acknowledgements stay batched.
+    expect(client.acks()).toEqual([ACK_EVERY, 2 * ACK_EVERY]);
   });
 
   it('acknowledges only once the async handler has settled, and handles one message at a time', async () => {
