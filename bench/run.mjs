@@ -122,6 +122,11 @@ function parseArgs(argv) {
 }
 
 const rotate = (xs, k) => xs.map((_, i) => xs[(i + k) % xs.length]);
+// Burst and backlog run one contender after another, so the two sides of each ratio they report run next to
+// each other (plain surewire then reliable, socket.io-client then surewire over socket.io, raw with plain),
+// which goes first alternating by round: load from elsewhere that comes and goes then hits both sides alike.
+const PAIRS = [['raw', 'surewire', 'surewire-reliable'], ['socket.io-client', 'surewire-io']];
+const pairedOrder = (r) => rotate(PAIRS, r).flatMap((p) => (r % 2 ? [...p].reverse() : p));
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : 'n/a');
 
 async function machineInfo(browser) {
@@ -270,7 +275,7 @@ async function main() {
 
       // Burst, on the same (warm) connections: n sends in one synchronous loop, time to the last echo.
       line.length = 0;
-      for (const id of order.filter((id) => BURST_IDS.includes(id))) {
+      for (const id of pairedOrder(r)) {
         const meter = await cpuMeter(servers);
         const res = await page.call('burst', handles[id], cfg.burst);
         const cpu = await meter.stop();
@@ -283,7 +288,7 @@ async function main() {
 
       // Backlog: n sends while offline, then the server is reachable; time from open to the last echo.
       line.length = 0;
-      for (const id of order.filter((id) => raw.backlog[id])) {
+      for (const id of pairedOrder(r).filter((id) => raw.backlog[id])) {
         const meter = await cpuMeter(servers);
         const res = await page.call('backlog', id, urls, cfg.backlog);
         const cpu = await meter.stop();
