@@ -95,7 +95,10 @@ export interface ReliableServerOptions {
    * connection with 1001. Beyond the rate, the newer one closes with 1013 and the older one stays. @default 20
    */
   takeoversPerMinute?: number;
-  /** The longest wait between storing a message and acknowledging it; one `$ack` covers everything stored meanwhile. In ms. @default 5 */
+  /**
+   * The longest wait between storing a message and acknowledging it; one `$ack` covers everything stored meanwhile.
+   * Once 128 messages wait for one, the `$ack` goes at once (a client's window is 900 by default). In ms. @default 5
+   */
   ackDelay?: number;
   /**
    * A connection that has not said `$hello` after this many ms closes with 1008; one whose `$hello` is not
