@@ -39,10 +39,11 @@ export const TERSER_OPTIONS = Object.freeze({
 // only for a feature, and say by how much in the CHANGELOG).
 export const BUDGETS = Object.freeze({
   // Over target: clear errors (URL, cause and fix in every message), URL checks and the heartbeat rule added
-  // ~730 B in the 0.1.0 hardening, of which a size pass won back ~430 B. The limit is what is measured.
-  treeShaken: { target: 5500, limit: 5536 }, // import { Surewire } from 'surewire'
+  // ~730 B in the 0.1.0 hardening, of which a size pass won back ~430 B; a linear outbox flush (a backlog
+  // past ~16,000 messages flushed in quadratic time) +11 B. The limit is what is measured.
+  treeShaken: { target: 5500, limit: 5547 }, // import { Surewire } from 'surewire'
   // Over target: reliable() checks every number a server sends and validates saved state (+~1.6 KB with the core's growth).
-  umdMin: { target: 7000, limit: 8036 }, // dist/surewire.min.js as built (reliable delivery included)
+  umdMin: { target: 7000, limit: 8048 }, // dist/surewire.min.js as built (reliable delivery included)
   socketIo: { target: 1024 }, // import { socketIo } from 'surewire/socket.io', socket.io-client not counted
   share: { target: 1536, limit: 1555 }, // import { shareTabs } from 'surewire/share': what it adds to the tree-shaken core
 });

@@ -54,7 +54,11 @@ describe.each<TransportName>(['ws', 'socket.io'])('regressions over %s', (transp
     expect(rig.received).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
     // One close, the cut: no flood close followed (over socket.io it would show as a transport close). A
     // heartbeat false alarm on a busy machine (4000) is not a flood.
-    expect(log.closes - heartbeatCloses(log.reasons), closes).toBe(1);
+    // The cut is one close: a transport close, or on a busy machine a ping timeout noticed first. A flood adds
+    // closes of its own (1013 over ws; over socket.io a server disconnect, 1008, which ends the client).
+    expect(log.closes, closes).toBeGreaterThanOrEqual(1);
+    expect(log.closes - heartbeatCloses(log.reasons), closes).toBeLessThanOrEqual(1);
+    expect([...log.reasons.keys()].filter((k) => /^10(08|13)/.test(k)), closes).toEqual([]);
   });
 
   // socket.io's frames are packet objects, not text, and neither the outbox nor the reliable layer wrote them to
@@ -103,7 +107,11 @@ describe.each<TransportName>(['ws', 'socket.io'])('regressions over %s', (transp
     await waitFor(() => rig.received.length == 3000 || log.closes > 5, 20_000, 'all 3000 handled, or 5 reconnects');
     const closes = [...log.reasons].map(([k, v]) => `${k} ×${v}`).join(', ');
     expect(rig.received, `after ${log.closes} closes (${closes})`).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
-    expect(log.closes - heartbeatCloses(log.reasons), closes).toBe(1);
+    // The cut is one close: a transport close, or on a busy machine a ping timeout noticed first. A flood adds
+    // closes of its own (1013 over ws; over socket.io a server disconnect, 1008, which ends the client).
+    expect(log.closes, closes).toBeGreaterThanOrEqual(1);
+    expect(log.closes - heartbeatCloses(log.reasons), closes).toBeLessThanOrEqual(1);
+    expect([...log.reasons.keys()].filter((k) => /^10(08|13)/.test(k)), closes).toEqual([]);
   });
 });
 
