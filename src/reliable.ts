@@ -162,6 +162,9 @@ export function reliable(options: ReliableOptions = {}): Reliable {
     return n;
   };
   let waiters: [number, () => void][] = [];
+  // Whether the client it serves has no connection left (it closed it, or the connection ended): only then may
+  // another client take this over, starting from what is in storage (a tab that leads again, in surewire/share).
+  let gone = false;
   // The connection that said hello and waits for, or got, its welcome (`c` the transport's, `w` the one the
   // client holds). `ready` once its welcome is handled: only then may app messages go on it, after the resent ones.
   let live:
@@ -187,7 +190,9 @@ export function reliable(options: ReliableOptions = {}): Reliable {
         settle();
       }),
     wrap(inner, codec, queue) {
-      if (session) throw new SurewireError('option', 'a reliable() serves one client; make one per client');
+      if (session && !gone) throw new SurewireError('option', 'a reliable() serves one client; make one per client');
+      // Taken over: what the last client had not handed on is its own; the rest is read from storage below.
+      (made = []), (head = 0);
       const storage = queue ? queue.storage : undefined;
       const key = (queue ? queue.key : 'surewire:outbox') + ':reliable';
       let saving = false;
@@ -245,6 +250,7 @@ export function reliable(options: ReliableOptions = {}): Reliable {
       const last = (): number => (unacked.length ? unacked[unacked.length - 1]![0] : acked);
       // The connection's end, from whichever side: this layer forgets it.
       const down = (ctx: TransportContext): void => {
+        gone = true;
         if (live?.ctx == ctx) live = undefined;
         clearTimeout(helloTimer);
         clearTimeout(ackTimer);
@@ -380,6 +386,7 @@ export function reliable(options: ReliableOptions = {}): Reliable {
         ...inner,
         codec: wrapped,
         connect(ctx) {
+          gone = false;
           if (early) ctx.error(early), (early = undefined);
           let c: TransportConnection | undefined;
           let opened: { recovered?: boolean } | undefined | false = false;
