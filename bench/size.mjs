@@ -42,7 +42,9 @@ export const BUDGETS = Object.freeze({
   // ~730 B in the 0.1.0 hardening, of which a size pass won back ~430 B. The limit is what is measured.
   treeShaken: { target: 5500, limit: 5536 }, // import { Surewire } from 'surewire'
   // Over target: reliable() checks every number a server sends and validates saved state (+~1.6 KB with the core's growth).
-  umdMin: { target: 7000, limit: 8036 }, // dist/surewire.min.js as built (reliable delivery included)
+  // +16 B: a reliable() may be taken over by a new client once its own has no connection left (a tab that leads
+  // again, in surewire/share).
+  umdMin: { target: 7000, limit: 8052 }, // dist/surewire.min.js as built (reliable delivery included)
   socketIo: { target: 1024 }, // import { socketIo } from 'surewire/socket.io', socket.io-client not counted
   share: { target: 1536, limit: 1555 }, // import { shareTabs } from 'surewire/share': what it adds to the tree-shaken core
 });

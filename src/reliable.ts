@@ -68,7 +68,10 @@ export interface Reliable {
   off<E extends keyof ReliableEvents>(event: E, listener?: ReliableEvents[E]): void;
   /** The session id, known once a client uses this. */
   readonly session: string | undefined;
-  /** Called by the client it is given to; a `Reliable` serves one client. */
+  /**
+   * Called by the client it is given to; a `Reliable` serves one client. Another may take it over when that one
+   * has no connection (closed, or waiting to reconnect), starting from what `queue.storage` holds.
+   */
   wrap(transport: Transport, codec: Codec<unknown>, queue: QueueConfig | false): Transport;
 }
 
