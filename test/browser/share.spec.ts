@@ -5,9 +5,12 @@
 //   - three tabs hold exactly one socket; each sends 500 numbered messages while the leading tab is closed and
 //     the next leader frozen mid-stream: with `reliable`, 0 lost and 0 duplicated at the server, and every server
 //     event seen once, in order, by every tab left; each takeover is timed (printed) and within 1 s;
-//   - the same over socket.io, and a leader that crashes;
+//   - the same over socket.io, and a leader that crashes; leaders that crash mid-burst, again and again (the
+//     counts of lost and duplicated messages are printed);
+//   - a tab that led, was frozen and is elected again leads with its reliable() again;
 //   - requests from a follower, their timeout in that tab, and the store every tab mirrors;
 //   - without the Web Locks API (deleted before any script runs) each tab connects on its own, and works.
+//   - the demo page in two tabs, and the docs' picture of it (docs/images/tabs.png).
 import { existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -273,6 +276,42 @@ describe('three tabs, one connection', () => {
     expect(srv.conns.filter((c) => !c.closed)).toHaveLength(1);
     expect(srv.conns[0]!.closed).toBeDefined();
   }, 40_000);
+});
+
+describe('a tab that leads again', () => {
+  it('a leader frozen by the browser follows on resume, and leads again when the other tab closes: with reliable, 0 lost, 0 duplicated', async () => {
+    srv = await startShareServer();
+    const t = await openTabs({ url: srv.url, reliable: true, options: fast }, ['a', 'b']);
+    const [a, b] = t as [TestPage, TestPage];
+    await allOpen(t);
+    expect((await tabSnapshot(a)).role).toBe('leader');
+    for (let i = 1; i <= 20; i++) await tabSend(a, 'm', 'a', i);
+    for (let i = 1; i <= 20; i++) await tabSend(b, 'm', 'b', i);
+    await waitFor(() => srv!.handled.length == 40, 3000, '40 messages');
+    const cdp = await context().newCDPSession(a.page);
+    await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
+    await waitFor(async () => (await tabSnapshot(b)).role == 'leader' && srv!.conns[1]?.hello, 3000, 'b leads');
+    for (let i = 21; i <= 40; i++) await tabSend(b, 'm', 'b', i);
+    await cdp.send('Page.setWebLifecycleState', { state: 'active' });
+    await waitFor(async () => (await tabSnapshot(a)).role == 'follower', 3000, 'a follows');
+    for (let i = 21; i <= 40; i++) await tabSend(a, 'm', 'a', i);
+    await waitFor(() => srv!.handled.length == 80, 3000, '80 messages');
+    // b goes: a is elected a second time, and its reliable() serves its new client from the state b left.
+    await b.close();
+    await waitFor(async () => (await tabSnapshot(a)).role == 'leader' && (await tabSnapshot(a)).conn?.state == 'open', 3000, 'a leads again');
+    expect((await tabSnapshot(a)).roles).toEqual(['leader', 'follower', 'leader']);
+    for (let i = 41; i <= 60; i++) await tabSend(a, 'm', 'a', i);
+    await waitFor(() => srv!.handled.length >= 100, 3000, '100 messages');
+    const [session] = srv.sessions();
+    await srv.server.send(session!, 'p', 1);
+    await waitFor(async () => (await tabSnapshot(a)).got.p!.length == 1, 3000, 'the event in a');
+    await delay(100);
+    expect(numbersByTag(srv.handled)).toEqual({ a: upTo(60), b: upTo(40) });
+    expect(new Set(srv.handled.map((h) => h.session)).size).toBe(1);
+    expect(srv.conns).toHaveLength(3);
+    expect(srv.errors).toEqual([]);
+    await expectCleanPage(a);
+  });
 });
 
 describe('a leader that crashes in a send burst', () => {
