@@ -198,6 +198,9 @@ export function reliable(options: ReliableOptions = {}): Reliable {
       (made = []), (head = 0);
       const storage = queue ? queue.storage : undefined;
       const key = (queue ? queue.key : 'surewire:outbox') + ':reliable';
+      // Set by surewire/share: the state may lag what the server has (a leading tab that crashed wrote more than
+      // the other tabs heard of), so a `$welcome` above the last number handed on is taken as acknowledged.
+      const behind = (inner as { behind?: boolean }).behind;
       let saving = false;
       let ackTimer: ReturnType<typeof setTimeout> | undefined;
       let helloTimer: ReturnType<typeof setTimeout> | undefined;
@@ -368,7 +371,7 @@ export function reliable(options: ReliableOptions = {}): Reliable {
               return nothing;
             case '$welcome':
               if (!l) return nothing;
-              if (l.ready || !(n === null || (isCount(n) && n <= top)) || !isCount(a) || typeof b != 'boolean' || (b && a < seen))
+              if (l.ready || !(n === null || (isCount(n) && (n <= top || behind))) || !isCount(a) || typeof b != 'boolean' || (b && a < seen))
                 return bad('$welcome', p.args, `[null or ≤ ${top}, offset (≥ ${seen} if resumed), boolean] once`);
               clearTimeout(helloTimer);
               // Not resumed: the server cannot replay from our offset (its history is gone, or the session is).
@@ -377,6 +380,8 @@ export function reliable(options: ReliableOptions = {}): Reliable {
               // What the server has not stored goes again, in order, before the outbox (which open() flushes).
               l.ready = true;
               wire = 0;
+              // Numbering goes on after the server's number (`behind` only): none of its numbers is given again.
+              if ((n as number) > top) seq = top = n as number;
               ack(n ?? 0);
               l.ctx.open(l.info);
               return nothing;
