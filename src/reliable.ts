@@ -68,7 +68,10 @@ export interface Reliable {
   off<E extends keyof ReliableEvents>(event: E, listener?: ReliableEvents[E]): void;
   /** The session id, known once a client uses this. */
   readonly session: string | undefined;
-  /** Called by the client it is given to; a `Reliable` serves one client. */
+  /**
+   * Called by the client it is given to; a `Reliable` serves one client. Another may take it over when that one
+   * has no connection (closed, or waiting to reconnect), starting from what `queue.storage` holds.
+   */
   wrap(transport: Transport, codec: Codec<unknown>, queue: QueueConfig | false): Transport;
 }
 
@@ -162,6 +165,9 @@ export function reliable(options: ReliableOptions = {}): Reliable {
     return n;
   };
   let waiters: [number, () => void][] = [];
+  // Whether the client it serves has no connection left (it closed it, or the connection ended): only then may
+  // another client take this over, starting from what is in storage (a tab that leads again, in surewire/share).
+  let gone = false;
   // The connection that said hello and waits for, or got, its welcome (`c` the transport's, `w` the one the
   // client holds). `ready` once its welcome is handled: only then may app messages go on it, after the resent ones.
   let live:
@@ -187,9 +193,14 @@ export function reliable(options: ReliableOptions = {}): Reliable {
         settle();
       }),
     wrap(inner, codec, queue) {
-      if (session) throw new SurewireError('option', 'a reliable() serves one client; make one per client');
+      if (session && !gone) throw new SurewireError('option', 'a reliable() serves one client; make one per client');
+      // Taken over: what the last client had not handed on is its own; the rest is read from storage below.
+      (made = []), (head = 0);
       const storage = queue ? queue.storage : undefined;
       const key = (queue ? queue.key : 'surewire:outbox') + ':reliable';
+      // Set by surewire/share: the state may lag what the server has (a leading tab that crashed wrote more than
+      // the other tabs heard of), so a `$welcome` above the last number handed on is taken as acknowledged.
+      const behind = (inner as { behind?: boolean }).behind;
       let saving = false;
       let ackTimer: ReturnType<typeof setTimeout> | undefined;
       let helloTimer: ReturnType<typeof setTimeout> | undefined;
@@ -245,6 +256,7 @@ export function reliable(options: ReliableOptions = {}): Reliable {
       const last = (): number => (unacked.length ? unacked[unacked.length - 1]![0] : acked);
       // The connection's end, from whichever side: this layer forgets it.
       const down = (ctx: TransportContext): void => {
+        gone = true;
         if (live?.ctx == ctx) live = undefined;
         clearTimeout(helloTimer);
         clearTimeout(ackTimer);
@@ -359,7 +371,7 @@ export function reliable(options: ReliableOptions = {}): Reliable {
               return nothing;
             case '$welcome':
               if (!l) return nothing;
-              if (l.ready || !(n === null || (isCount(n) && n <= top)) || !isCount(a) || typeof b != 'boolean' || (b && a < seen))
+              if (l.ready || !(n === null || (isCount(n) && (n <= top || behind))) || !isCount(a) || typeof b != 'boolean' || (b && a < seen))
                 return bad('$welcome', p.args, `[null or ≤ ${top}, offset (≥ ${seen} if resumed), boolean] once`);
               clearTimeout(helloTimer);
               // Not resumed: the server cannot replay from our offset (its history is gone, or the session is).
@@ -368,6 +380,8 @@ export function reliable(options: ReliableOptions = {}): Reliable {
               // What the server has not stored goes again, in order, before the outbox (which open() flushes).
               l.ready = true;
               wire = 0;
+              // Numbering goes on after the server's number (`behind` only): none of its numbers is given again.
+              if ((n as number) > top) seq = top = n as number;
               ack(n ?? 0);
               l.ctx.open(l.info);
               return nothing;
@@ -380,6 +394,7 @@ export function reliable(options: ReliableOptions = {}): Reliable {
         ...inner,
         codec: wrapped,
         connect(ctx) {
+          gone = false;
           if (early) ctx.error(early), (early = undefined);
           let c: TransportConnection | undefined;
           let opened: { recovered?: boolean } | undefined | false = false;

@@ -202,7 +202,8 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
   // (if any), so it sees each frame made, and each event once, after duplicates were removed.
   const tap = {
     wrap(t: Transport, c: Codec<unknown>, q: never): Transport {
-      const w = r ? r.wrap(t, c, q) : t;
+      // `behind`: this client starts from a copy of the state, which may lag what the server has (see reliable()).
+      const w = r ? r.wrap({ ...t, behind: 1 } as Transport, c, q) : t;
       const k: Codec<unknown> = w.codec ?? c;
       return {
         ...w,

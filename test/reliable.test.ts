@@ -352,6 +352,35 @@ describe('reliable: across a page reload (queue.storage)', () => {
   });
 });
 
+describe('reliable: taken over by another client', () => {
+  it('serves a second client once the first closed, from what storage holds; never while the first is connected', async () => {
+    const map = new Map<string, string>();
+    const storage = { getItem: (k: string) => map.get(k) ?? null, setItem: (k: string, v: string) => void map.set(k, v) };
+    const s = protocolServer();
+    const delivery = reliable();
+    const first = client(s.srv.url, { reliable: delivery, queue: { storage } });
+    await net();
+    first.send('m', 1);
+    await net();
+    expect(() => client(s.srv.url, { reliable: delivery, queue: { storage } })).toThrow('one client');
+    first.close();
+    // Another client moved the session on meanwhile (what a tab that leads in its place does, in surewire/share).
+    const other = client(s.srv.url, { reliable: reliable(), queue: { storage } });
+    await net();
+    other.send('m', 2);
+    await net();
+    other.close();
+    const second = client(s.srv.url, { reliable: delivery, queue: { storage } });
+    await net();
+    expect(second.connection.state).toBe('open');
+    second.send('m', 3);
+    await net();
+    expect(s.stored).toEqual([['m', 1], ['m', 2], ['m', 3]]);
+    expect(s.arrived).toEqual([1, 2, 3]);
+    expect(new Set(s.hellos.map((h) => h[1])).size).toBe(1);
+  });
+});
+
 describe('reliable: what send refuses', () => {
   it('refuses event names starting with $ (the protocol closes for good on them)', async () => {
     const s = protocolServer();

@@ -5,12 +5,18 @@
 //   - three tabs hold exactly one socket; each sends 500 numbered messages while the leading tab is closed and
 //     the next leader frozen mid-stream: with `reliable`, 0 lost and 0 duplicated at the server, and every server
 //     event seen once, in order, by every tab left; each takeover is timed (printed) and within 1 s;
-//   - the same over socket.io, and a leader that crashes;
+//   - the same over socket.io, and a leader that crashes; leaders that crash mid-burst, again and again (the
+//     counts of lost and duplicated messages are printed);
+//   - a tab that led, was frozen and is elected again leads with its reliable() again;
 //   - requests from a follower, their timeout in that tab, and the store every tab mirrors;
 //   - without the Web Locks API (deleted before any script runs) each tab connects on its own, and works.
+//   - the demo page in two tabs, and the docs' picture of it (docs/images/tabs.png).
+import { existsSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext } from 'playwright-core';
-import { startStaticServer, type StaticServer } from './helpers/static-server';
+import { REPO, startStaticServer, type StaticServer } from './helpers/static-server';
 import { connectWithoutFocusEmulation, expectNoPageErrors, launchForVisibility, pageWatch, type TestPage } from './helpers/browser';
 import {
   numbersByTag,
@@ -272,6 +278,106 @@ describe('three tabs, one connection', () => {
   }, 40_000);
 });
 
+describe('a tab that leads again', () => {
+  it('a leader frozen by the browser follows on resume, and leads again when the other tab closes: with reliable, 0 lost, 0 duplicated', async () => {
+    srv = await startShareServer();
+    const t = await openTabs({ url: srv.url, reliable: true, options: fast }, ['a', 'b']);
+    const [a, b] = t as [TestPage, TestPage];
+    await allOpen(t);
+    expect((await tabSnapshot(a)).role).toBe('leader');
+    for (let i = 1; i <= 20; i++) await tabSend(a, 'm', 'a', i);
+    for (let i = 1; i <= 20; i++) await tabSend(b, 'm', 'b', i);
+    await waitFor(() => srv!.handled.length == 40, 3000, '40 messages');
+    const cdp = await context().newCDPSession(a.page);
+    await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
+    await waitFor(async () => (await tabSnapshot(b)).role == 'leader' && srv!.conns[1]?.hello, 3000, 'b leads');
+    for (let i = 21; i <= 40; i++) await tabSend(b, 'm', 'b', i);
+    await cdp.send('Page.setWebLifecycleState', { state: 'active' });
+    await waitFor(async () => (await tabSnapshot(a)).role == 'follower', 3000, 'a follows');
+    for (let i = 21; i <= 40; i++) await tabSend(a, 'm', 'a', i);
+    await waitFor(() => srv!.handled.length == 80, 3000, '80 messages');
+    // b goes: a is elected a second time, and its reliable() serves its new client from the state b left.
+    await b.close();
+    await waitFor(async () => (await tabSnapshot(a)).role == 'leader' && (await tabSnapshot(a)).conn?.state == 'open', 3000, 'a leads again');
+    expect((await tabSnapshot(a)).roles).toEqual(['leader', 'follower', 'leader']);
+    for (let i = 41; i <= 60; i++) await tabSend(a, 'm', 'a', i);
+    await waitFor(() => srv!.handled.length >= 100, 3000, '100 messages');
+    const [session] = srv.sessions();
+    await srv.server.send(session!, 'p', 1);
+    await waitFor(async () => (await tabSnapshot(a)).got.p!.length == 1, 3000, 'the event in a');
+    await delay(100);
+    expect(numbersByTag(srv.handled)).toEqual({ a: upTo(60), b: upTo(40) });
+    expect(new Set(srv.handled.map((h) => h.session)).size).toBe(1);
+    expect(srv.conns).toHaveLength(3);
+    expect(srv.errors).toEqual([]);
+    await expectCleanPage(a);
+  });
+});
+
+describe('a leader that crashes in a send burst', () => {
+  // A leader that dies has no pagehide: the next leader starts from the state the dead one shared before it
+  // went. Both tabs send as fast as the page's timers go while the server pushes events, and the leader's
+  // renderer crashes (chrome://crash) at a random moment of the stream; each run checks that the server got
+  // every number of the follower once, in order, and of the crashed leader a gapless prefix, each once, and that
+  // the follower got every server event once, in order. SHARE_CRASH_RUNS=<n> runs it more.
+  // SHARE_CRASH_LOAD=heavy saturates the follower (the leader 20 messages every 4 ms, the follower 10, an event
+  // every 2 ms; the reliable state goes to the follower after each burst): there the window docs/tabs.md
+  // describes opens (the last state messages of the crashed tab never reach the follower) and this test fails
+  // in about one run in two; it is the load to try a fix against.
+  const runs = Number(process.env.SHARE_CRASH_RUNS ?? 6);
+  const heavy = process.env.SHARE_CRASH_LOAD == 'heavy';
+  it(`${runs} crashes mid-burst${heavy ? ' (heavy load)' : ''}: 0 lost, 0 duplicated at the server, every server event once in the tab left`, async () => {
+    const totals = { runs: 0, lost: 0, duplicated: 0, eventProblems: 0, takeover: [] as number[] };
+    const N = heavy ? 1500 : 600;
+    for (let i = 0; i < runs; i++) {
+      srv = await startShareServer();
+      const ctx = await browser.newContext();
+      const t = await openTabs({ url: srv.url, reliable: true, options: fast }, ['a', 'b'], ctx);
+      await allOpen(t);
+      expect((await tabSnapshot(t[0]!)).role).toBe('leader');
+      const events = stream(srv, heavy ? 2 : 5);
+      await sendRange(t[0]!, 1e9, heavy ? 20 : 5, 4);
+      await sendRange(t[1]!, N, heavy ? 10 : 5, 4);
+      await waitFor(() => srv!.handled.length >= 50, 5000, 'messages at the server');
+      await delay(Math.floor(Math.random() * 250));
+      const crashed = new Promise((resolve) => t[0]!.page.once('crash', resolve));
+      const cdp = await ctx.newCDPSession(t[0]!.page);
+      const at = Date.now();
+      void cdp.send('Page.navigate', { url: 'chrome://crash' }).catch(() => {});
+      await crashed;
+      await waitFor(() => srv!.conns[1]?.hello, 5000, 'the next leader on the server');
+      totals.takeover.push(srv.conns[1]!.hello! - at);
+      await waitFor(async () => !(await tabSnapshot(t[1]!)).sending, 20_000, 'the follower sent all');
+      // A loss shows as a number missing once the next ones are there; a run that stalls fails here.
+      await waitFor(() => (numbersByTag(srv!.handled).b ?? []).includes(N), 15_000, "the follower's last number");
+      await events.stop();
+      await waitFor(async () => (await tabSnapshot(t[1]!)).got.p!.includes(events.count()), 10_000, 'the last event');
+      await delay(50);
+      const byTag = numbersByTag(srv.handled);
+      const a = sequenceProblems(byTag.a ?? [], byTag.a?.length ?? 0);
+      const b = sequenceProblems(byTag.b ?? [], N);
+      const ev = sequenceProblems((await tabSnapshot(t[1]!)).got.p as number[], events.count());
+      totals.runs++;
+      totals.lost += b.missing.length + a.missing.length;
+      totals.duplicated += b.duplicates.length + a.duplicates.length;
+      if (ev.missing.length || ev.duplicates.length || ev.firstWrong >= 0) totals.eventProblems++;
+      if (a.firstWrong >= 0 || b.firstWrong >= 0 || ev.firstWrong >= 0)
+        console.log(`[share.spec] crash run ${i}: ${JSON.stringify({ a, b, ev, discontinuity: t[1]!.of('discontinuity') })}`);
+      expect(srv.errors).toEqual([]);
+      await ctx.close();
+      await srv.close();
+      srv = undefined;
+    }
+    const ms = totals.takeover.sort((x, y) => x - y);
+    // The takeover is timed (within 1 s) by the test above, at an ordinary load; here both tabs keep the CPU busy.
+    console.log(
+      `[share.spec] ${totals.runs} leaders crashed mid-burst${heavy ? ' (heavy load)' : ''}: ${totals.lost} lost, ${totals.duplicated} duplicated at the server ` +
+        `(lists capped at 20 a run), ${totals.eventProblems} runs with server events not once in order; takeover ${ms[0]}–${ms[ms.length - 1]} ms (median ${ms[ms.length >> 1]})`,
+    );
+    expect({ lost: totals.lost, duplicated: totals.duplicated, eventProblems: totals.eventProblems }).toEqual({ lost: 0, duplicated: 0, eventProblems: 0 });
+  }, 30_000 + runs * 15_000);
+});
+
 describe('the API in every tab', () => {
   it("a follower's request gets its reply; its timeout runs in that tab; a server error is the app's RemoteError", async () => {
     srv = await startShareServer();
@@ -410,5 +516,44 @@ describe('the demo (examples/share/)', () => {
     expect(resent(demo.seen.ws)).toEqual([]);
     await expectCleanDemo(b);
     expectQuietServer(demo);
+  });
+
+  // The README's picture (docs/images/tabs.png): two tabs of the demo side by side, one leading, one following,
+  // after a short conversation over their one connection. Written when the file is missing or with
+  // SUREWIRE_SCREENSHOT=1, otherwise to the temp dir, so that test runs leave the tree unchanged.
+  it('the screenshot for the docs: two tabs of /share/ side by side, one leads and one follows', async () => {
+    const demo = await startDemo();
+    cleanups.push(() => demo.close());
+    const ctx = await browser.newContext({ viewport: { width: 520, height: 640 }, deviceScaleFactor: 1 });
+    cleanups.push(() => ctx.close());
+    const a = await openChat(ctx, `${demo.origin}/share/`, { name: 'A', nick: 'ann' });
+    await untilState(a, 'open');
+    const b = await openChat(ctx, `${demo.origin}/share/`, { name: 'B', nick: 'ann' });
+    await untilState(b, 'open');
+    await waitFor(async () => (await textOf(b, 'role')).includes('follows'), 3000, 'B follows');
+    await say(a, 'hi from the tab that leads');
+    await untilShown(b, ['hi from the tab that leads']);
+    await say(b, 'and from the tab that follows: same socket');
+    await untilShown(a, ['hi from the tab that leads', 'and from the tab that follows: same socket']);
+    await untilShown(b, ['hi from the tab that leads', 'and from the tab that follows: same socket']);
+    expect(demo.seen.ws).toMatchObject({ opened: 1, closed: 0 });
+    const shots = [await a.page.screenshot(), await b.page.screenshot()].map((png) => `data:image/png;base64,${png.toString('base64')}`);
+    // Side by side, each under a caption, on a page of its own.
+    const board = await ctx.newPage();
+    await board.setViewportSize({ width: 2 * 520 + 3 * 16, height: 640 + 56 });
+    await board.setContent(
+      `<body style="margin:0;padding:0 16px;background:#e5e7eb;font:15px system-ui,sans-serif;display:flex;gap:16px">` +
+        ['tab 1', 'tab 2']
+          .map((cap, i) => `<figure style="margin:0"><figcaption style="padding:12px 0 8px">${cap}</figcaption><img src="${shots[i]}" style="display:block;box-shadow:0 1px 4px #0003"></figure>`)
+          .join('') +
+        `</body>`,
+    );
+    await board.waitForFunction(() => [...document.images].every((i) => i.complete && i.naturalWidth > 0));
+    const target = join(REPO, 'docs/images/tabs.png');
+    const file = process.env.SUREWIRE_SCREENSHOT == '1' || !existsSync(target) ? target : join(tmpdir(), 'surewire-tabs.png');
+    const png = await board.screenshot({ path: file });
+    expect(png.subarray(1, 4).toString(), 'a PNG was written').toBe('PNG');
+    expect(statSync(file).size).toBeLessThan(150_000);
+    console.log(`[share.spec] screenshot: ${file} (${statSync(file).size} B)`);
   });
 });
