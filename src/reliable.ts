@@ -95,6 +95,8 @@ const nothing: Packet = { args: [] };
 // `["$m", n, event, ...args]` → the app's message.
 const unwrap = (p: Packet): Packet => ({ event: p.args[1] as string, args: p.args.slice(2) });
 
+const ONE = 'a reliable() serves one client; make one per client';
+
 // 128 bits of a CSPRNG as 22 characters of base64url; never Math.random, since the id is the session's key.
 // A runtime without `crypto` (Node 18) needs the `session` option.
 const newSession = (): string => {
@@ -168,6 +170,8 @@ export function reliable(options: ReliableOptions = {}): Reliable {
   // Whether the client it serves has no connection left (it closed it, or the connection ended): only then may
   // another client take this over, starting from what is in storage (a tab that leads again, in surewire/share).
   let gone = false;
+  // Which wrap is the current one: a client taken over (a newer wrap) may not connect again.
+  let owner = 0;
   // The connection that said hello and waits for, or got, its welcome (`c` the transport's, `w` the one the
   // client holds). `ready` once its welcome is handled: only then may app messages go on it, after the resent ones.
   let live:
@@ -193,7 +197,8 @@ export function reliable(options: ReliableOptions = {}): Reliable {
         settle();
       }),
     wrap(inner, codec, queue) {
-      if (session && !gone) throw new SurewireError('option', 'a reliable() serves one client; make one per client');
+      if (session && !gone) throw new SurewireError('option', ONE);
+      const me = ++owner;
       // Taken over: what the last client had not handed on is its own; the rest is read from storage below.
       (made = []), (head = 0);
       const storage = queue ? queue.storage : undefined;
@@ -394,6 +399,8 @@ export function reliable(options: ReliableOptions = {}): Reliable {
         ...inner,
         codec: wrapped,
         connect(ctx) {
+          // Taken over by another client: the same mistake, seen from the other client.
+          if (me != owner) throw new SurewireError('option', ONE);
           gone = false;
           if (early) ctx.error(early), (early = undefined);
           let c: TransportConnection | undefined;

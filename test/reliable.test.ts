@@ -379,6 +379,26 @@ describe('reliable: taken over by another client', () => {
     expect(s.arrived).toEqual([1, 2, 3]);
     expect(new Set(s.hellos.map((h) => h[1])).size).toBe(1);
   });
+
+  it('a client whose reliable() another took over while it had no connection cannot connect with it again', async () => {
+    const s = protocolServer();
+    const delivery = reliable();
+    const first = client(s.srv.url, { reliable: delivery });
+    const errors: string[] = [];
+    first.connection.on('error', (e) => void errors.push(e.message));
+    await net();
+    first.send('m', 1);
+    first.reconnect(); // no connection until its next attempt: another client may take the reliable() over now
+    const second = client(s.srv.url, { reliable: delivery });
+    await net();
+    expect(second.connection.state).toBe('open');
+    expect(first.connection.state).not.toBe('open');
+    expect(errors.some((m) => m.includes('a reliable() serves one client'))).toBe(true);
+    second.send('m', 2);
+    await net();
+    expect(s.arrived).toEqual([1, 2]);
+    first.close();
+  });
 });
 
 describe('reliable: what send refuses', () => {
