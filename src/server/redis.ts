@@ -72,12 +72,29 @@ export interface RedisStoreOptions {
    * long for a client that is still connecting. @default 5000
    */
   timeout?: number;
+  /**
+   * How long, in ms, a client message this process claimed (stored before handing it to the app) stays its
+   * own: it hands the message over only within this time of its claim (less a tenth, for the clocks), and
+   * another process takes over a claim left unhandled (a process killed, stalled or cut off from Redis)
+   * only once it has ended, so that no message is ever handed over by two processes at once nor lost. A
+   * client whose messages a dead process claimed waits that long (closed with 1013, it retries). At least
+   * 100. @default 10000
+   */
+  lease?: number;
 }
 
 /** `redisStore()`'s store: a `Store`, plus `close()`. */
 export interface RedisStore extends Store {
-  /** Resolves `true` when stored, `false` when the stored number is already at or above `seq` (another process stored it). */
+  /**
+   * Claims `seq` for this process: resolves `true` when claimed (the helper may hand it over within `lease`),
+   * `false` when it was handed over already (a duplicate); rejects when the session moved under this process
+   * or another process's claim on it is still live (the connection is closed with 1013, the client resends).
+   */
   accept(id: string, seq: number): Promise<boolean>;
+  /** Commits `seq` as handed over; sent with the session's next call (one tick later at most). Resolves once stored. */
+  handled(id: string, seq: number): Promise<void>;
+  /** The ms after an `accept` call during which the helper may hand the message over: `lease` less a tenth. */
+  readonly lease: number;
   append(id: string, event: string, args: unknown[]): Promise<number>;
   release(id: string, settled: boolean): Promise<void>;
   trim(id: string, offset: number): Promise<void>;
@@ -163,6 +180,7 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
   const keep = posInt('keep', options.keep ?? 30 * 86_400_000, ttl);
   const max = posInt('sessions', options.sessions ?? 1_000_000, 1);
   const timeout = posInt('timeout', options.timeout ?? 5000, 1);
+  const lease = posInt('lease', options.lease ?? 10_000, 100);
   const channel = `${prefix}news`;
   const all = `${prefix}sessions`;
   const rec = (id: string): string => `${prefix}{${id}}:s`;
@@ -172,6 +190,22 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
 
   /** The sequence number this process last read or stored per watched session: the `prev` of the next accept. */
   const last = new Map<string, string>();
+  /** The epoch of this process's last `$hello` read per session: its claims are made under it. */
+  const epochs = new Map<string, number>();
+  /** Commits not sent yet: the highest sequence number handed over per session, and who waits for it. */
+  const commits = new Map<string, { n: number; waiters: Waiter[] }>();
+  /** Calls carrying commits, until they settle: `close()` waits for them. */
+  const committing = new Set<Promise<unknown>>();
+  /** Sends a session's pending commit with `p`, a call of that session that carries it. */
+  const commitWith = (c: { waiters: Waiter[] } | undefined, p: Promise<unknown>): void => {
+    if (!c) return;
+    const q = p.then(
+      () => c.waiters.forEach((w) => w.resolve(0)),
+      (e: unknown) => c.waiters.forEach((w) => w.reject(e)),
+    );
+    committing.add(q);
+    void q.then(() => committing.delete(q));
+  };
   const watched = new Map<string, Watch>();
   let sub: RedisClient | undefined;
   let subscribed: Promise<unknown> | undefined;
@@ -194,13 +228,23 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
   function flush(): void {
     flushing = false;
     const now = Date.now();
-    for (const [id, b] of accepts)
-      settle(b.waiters, call('storing messages', () => scripts.accept.run(client, [rec(id), all], [keep, now, id, b.prev, ...b.args])), (r, i) => {
-        const v = Number((r as number[])[i]);
+    for (const [id, b] of accepts) {
+      const c = commits.get(id);
+      commits.delete(id);
+      const p = call('claiming messages', () => scripts.accept.run(client, [rec(id), all], [keep, now, id, b.prev, token, epochs.get(id) ?? '', lease, c ? c.n : '', ...b.args]));
+      commitWith(c, p);
+      settle(b.waiters, p, (r, i) => {
+        const out = r as number[];
+        const v = Number(out[i]);
         if (v != 1 && last.get(id) == b.args[b.args.length - 1]) last.delete(id);
-        return v;
+        // Busy: the ms left of the other claim, as a negative number below -1.
+        return v == -2 ? -2 - Math.max(0, Number(out[out.length - 1])) : v;
       });
+    }
     accepts.clear();
+    // Commits with no claim to ride on: alone, one call per session.
+    for (const [id, c] of commits) commitWith(c, call('committing messages', () => scripts.accept.run(client, [rec(id), all], [keep, now, id, '*', token, '', lease, c.n])));
+    commits.clear();
     for (const [id, b] of appends)
       settle(b.waiters, call('appending messages', () => scripts.append.run(client, [rec(id), hist(id), all], [history, ttl, keep, now, id, token, channel, max, ...b.args])), (r, i) => {
         const first = Number(r);
@@ -327,13 +371,21 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
       try {
         const r = (await call('opening the session', async () => {
           if (w) await subscribe();
-          return scripts.open.run(client, [rec(id), hist(id), all], [ttl, keep, Date.now(), id, token, channel, principal, create ? 1 : 0, max]);
-        })) as [string, string, string | number, string, number, number];
+          // This process's work on the session is finished before a `$hello` is read: its last commit goes first.
+          const c = commits.get(id);
+          commits.delete(id);
+          const p = scripts.open.run(client, [rec(id), hist(id), all], [ttl, keep, Date.now(), id, token, channel, principal, create ? 1 : 0, max, c ? c.n : '']);
+          commitWith(c, p);
+          return p;
+        })) as [string, string, string | number, string, number, number, string];
         if (r[0] == 'none') return undefined;
+        // What the client is welcomed with: the last number handed over (it resends everything after it).
         const seq = r[1] === '' ? null : Number(r[1]);
         const record: SessionRecord = { seq, offset: Number(r[2]), principal: String(r[3]), fresh: r[4] == 1 };
-        if (r[0] == 'foreign' || !w) return record;
-        last.set(id, String(r[1]));
+        if (r[0] == 'foreign') return record;
+        epochs.set(id, Number(r[5]));
+        last.set(id, String(r[6]));
+        if (!w) return record;
         w.epoch = Math.max(w.epoch, Number(r[5]));
         if (w.early.some((e) => e > w.epoch)) queueMicrotask(() => w.listener({ type: 'takeover' }));
         return record;
@@ -342,7 +394,13 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
       }
     },
     async release(id) {
-      await call('releasing the session', () => scripts.release.run(client, [rec(id), hist(id)], [token, ttl]));
+      await call('releasing the session', () => {
+        const c = commits.get(id);
+        commits.delete(id);
+        const p = scripts.release.run(client, [rec(id), hist(id)], [token, ttl, c ? c.n : '']);
+        commitWith(c, p);
+        return p;
+      });
     },
     accept(id, seq) {
       let b = accepts.get(id);
@@ -354,11 +412,23 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
       return new Promise<number>((resolve, reject) => b.waiters.push({ resolve, reject })).then((r) => {
         if (r == 1) return true;
         if (r == 0) return false;
+        if (r <= -2)
+          throw new SurewireError(
+            'store',
+            `redisStore: claiming message ${seq} of session ${id}: another process claimed it and may still hand it over (its lease ends in ${-2 - r} ms, or when it lets go); the connection is closed with 1013 and the client resends it later`,
+          );
         throw new SurewireError(
           'store',
-          `redisStore: storing message ${seq} of session ${id}: the session's record changed under this process (another process stored a message of it, or Redis lost it); the connection is closed with 1013 and the client resumes`,
+          `redisStore: claiming message ${seq} of session ${id}: the session's record changed under this process (a newer $hello of it, another process claimed a message of it, or Redis lost it); the connection is closed with 1013 and the client resumes`,
         );
       });
+    },
+    lease: lease - Math.ceil(lease / 10),
+    handled(id, seq) {
+      let c = commits.get(id);
+      if (!c) commits.set(id, (c = { n: seq, waiters: [] })), later();
+      c.n = Math.max(c.n, seq);
+      return new Promise<number>((resolve, reject) => c.waiters.push({ resolve, reject })).then(() => undefined);
     },
     append(id, event, args) {
       let m: string;
@@ -404,9 +474,13 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
         if (watched.get(id) != w) return;
         watched.delete(id);
         last.delete(id);
+        epochs.delete(id);
       };
     },
     async close() {
+      // Commits not sent yet go out first: otherwise a client that resends would find them claimed, not done.
+      if (commits.size) flush();
+      await Promise.all(committing);
       closed = true;
       watched.clear();
       sub?.disconnect();
