@@ -109,19 +109,20 @@ async function run(urls, relay) {
   return { rate: total / (ms / 1000), ms };
 }
 
-/** Commands run by Redis since the last reset: [sent by clients, run in all]. */
+/** Commands run by Redis since the last reset: [sent by clients, run in all, the sent ones by name]. */
 async function commands(admin) {
   const info = await admin.info('commandstats');
   let sent = 0;
   let all = 0;
+  const byName = {};
   // Commands a client sends itself; everything else counted here ran inside a script.
   const own = new Set(['evalsha', 'eval', 'xtrim', 'zrangebyscore', 'zremrangebyscore', 'subscribe']);
   for (const [, name, calls] of info.matchAll(/^cmdstat_(\w+(?:\|\w+)?):calls=(\d+)/gm)) {
     if (['info', 'config', 'client', 'hello', 'select', 'ping'].some((c) => name.startsWith(c))) continue;
     all += Number(calls);
-    if (own.has(name)) sent += Number(calls);
+    if (own.has(name)) (sent += Number(calls)), (byName[name] = Number(calls));
   }
-  return [sent, all];
+  return [sent, all, byName];
 }
 
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -133,7 +134,7 @@ const cases = [
   { name: 'redis, 1 process, echo', mode: 'redis', procs: 1, relay: false },
   { name: 'redis, 2 processes, relay', mode: 'redis', procs: 2, relay: true },
 ];
-const results = new Map(cases.map((c) => [c.name, { rates: [], sent: [], all: [] }]));
+const results = new Map(cases.map((c) => [c.name, { rates: [], sent: [], all: [], byName: [] }]));
 try {
   for (let round = 0; round < ROUNDS; round++) {
     // Rotated order, so that no case always runs first (or last) on a warm or tired machine.
@@ -144,8 +145,9 @@ try {
         nodes.map((n) => n.url),
         c.relay,
       );
-      const [sent, all] = await commands(admin);
+      const [sent, all, byName] = await commands(admin);
       const res = results.get(c.name);
+      res.byName.push(byName);
       res.rates.push(r.rate);
       res.sent.push(sent / (CLIENTS * MESSAGES));
       res.all.push(all / (CLIENTS * MESSAGES));
@@ -162,6 +164,15 @@ try {
     const rate = median(r.rates);
     const redisCol = c.mode == 'redis' ? [median(r.sent).toFixed(2), median(r.all).toFixed(2)] : ['–', '–'];
     console.log(`| ${c.name} | ${Math.round(rate).toLocaleString('en')} | ${(rate / memory).toFixed(2)} | ${redisCol[0]} | ${redisCol[1]} |`);
+  }
+  // Every round's ratio, so that the spread on a noisy machine shows (rounds take turns: same conditions, roughly).
+  console.log('');
+  for (const c of cases.slice(1)) {
+    const r = results.get(c.name);
+    const ratios = r.rates.map((x, i) => x / results.get(cases[0].name).rates[i]);
+    const per = (n) => (n / (CLIENTS * MESSAGES)).toFixed(3);
+    const names = Object.keys(r.byName.at(-1)).sort();
+    console.log(`${c.name}: × memory per round ${ratios.map((x) => x.toFixed(2)).join(', ')}; commands sent per message (last round): ${names.map((n) => `${n} ${per(r.byName.at(-1)[n])}`).join(', ')}`);
   }
 } finally {
   admin.disconnect();

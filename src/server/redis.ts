@@ -97,7 +97,8 @@ export interface RedisStore extends Store {
   readonly lease: number;
   append(id: string, event: string, args: unknown[]): Promise<number>;
   release(id: string, settled: boolean): Promise<void>;
-  trim(id: string, offset: number): Promise<void>;
+  /** Trims the history up to `offset` with the session's next append or read, or alone within a second: at once, no promise. */
+  trim(id: string, offset: number): void;
   sessions(): Promise<string[]>;
   watch(id: string, listener: (news: StoreNews) => void): () => void;
   /** Closes the connection the store opened for news (`client.duplicate()`); the app's own client stays open. */
@@ -192,19 +193,37 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
   const last = new Map<string, string>();
   /** The epoch of this process's last `$hello` read per session: its claims are made under it. */
   const epochs = new Map<string, number>();
-  /** Commits not sent yet: the highest sequence number handed over per session, and who waits for it. */
-  const commits = new Map<string, { n: number; waiters: Waiter[] }>();
+  /**
+   * Commits not sent yet: the highest sequence number handed over per session, and the one promise every
+   * `handled` call of it since the last call that carried one answers with.
+   */
+  const commits = new Map<string, Commit>();
   /** Calls carrying commits, until they settle: `close()` waits for them. */
   const committing = new Set<Promise<unknown>>();
   /** Sends a session's pending commit with `p`, a call of that session that carries it. */
-  const commitWith = (c: { waiters: Waiter[] } | undefined, p: Promise<unknown>): void => {
+  const commitWith = (c: Commit | undefined, p: Promise<unknown>): void => {
     if (!c) return;
-    const q = p.then(
-      () => c.waiters.forEach((w) => w.resolve(0)),
-      (e: unknown) => c.waiters.forEach((w) => w.reject(e)),
-    );
+    const q = p.then(c.resolve, c.reject);
     committing.add(q);
     void q.then(() => committing.delete(q));
+  };
+  /** Trims not sent yet (offset + 1, the stream's MINID), per session: they ride on its next append or read. */
+  const trims = new Map<string, number>();
+  let trimTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Within a second, trims that found no append or read to ride on go alone. */
+  const trimLater = (): void => {
+    trimTimer ??= setTimeout(() => {
+      trimTimer = undefined;
+      for (const [id, min] of trims) call('trimming the history', () => client.xtrim(hist(id), 'MINID', min)).catch(() => {});
+      trims.clear();
+    }, 1000);
+    (trimTimer as { unref?: () => void }).unref?.();
+  };
+  const takeTrim = (id: string): number | '' => {
+    const t = trims.get(id);
+    if (t === undefined) return '';
+    trims.delete(id);
+    return t;
   };
   const watched = new Map<string, Watch>();
   let sub: RedisClient | undefined;
@@ -213,17 +232,21 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
 
   // The accepts and appends of one tick, per session, go out as one script call each: a burst of messages
   // costs one command (and shares one round trip with every other session's), not one per message.
-  type Waiter = { resolve: (v: number) => void; reject: (e: unknown) => void };
-  const accepts = new Map<string, { prev: string; args: string[]; waiters: Waiter[] }>();
-  const appends = new Map<string, { args: string[]; waiters: Waiter[] }>();
+  // Each waiter is settled with its final answer: one promise per message, not a chain.
+  type Waiter<T> = { resolve: (v: T) => void; reject: (e: unknown) => void };
+  type Commit = { n: number; promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void };
+  const accepts = new Map<string, { prev: string; args: string[]; waiters: Waiter<boolean>[] }>();
+  const appends = new Map<string, { args: string[]; waiters: Waiter<number>[] }>();
   let flushing = false;
   const later = (): void => {
     if (!flushing) (flushing = true), process.nextTick(flush);
   };
-  const settle = (waiters: Waiter[], p: Promise<unknown>, each: (r: unknown, i: number) => number): void =>
-    void p.then(
-      (r) => waiters.forEach((w, i) => w.resolve(each(r, i))),
-      (e: unknown) => waiters.forEach((w) => w.reject(e)),
+  const refused = (id: string, seq: string, busy: boolean, left: number): SurewireError =>
+    new SurewireError(
+      'store',
+      busy
+        ? `redisStore: claiming message ${seq} of session ${id}: another process claimed it and may still hand it over (its lease ends in ${Math.max(0, left)} ms, or when it lets go); the connection is closed with 1013 and the client resends it later`
+        : `redisStore: claiming message ${seq} of session ${id}: the session's record changed under this process (a newer $hello of it, another process claimed a message of it, or Redis lost it); the connection is closed with 1013 and the client resumes`,
     );
   function flush(): void {
     flushing = false;
@@ -233,23 +256,36 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
       commits.delete(id);
       const p = call('claiming messages', () => scripts.accept.run(client, [rec(id), all], [keep, now, id, b.prev, token, epochs.get(id) ?? '', lease, c ? c.n : '', ...b.args]));
       commitWith(c, p);
-      settle(b.waiters, p, (r, i) => {
-        const out = r as number[];
-        const v = Number(out[i]);
-        if (v != 1 && last.get(id) == b.args[b.args.length - 1]) last.delete(id);
-        // Busy: the ms left of the other claim, as a negative number below -1.
-        return v == -2 ? -2 - Math.max(0, Number(out[out.length - 1])) : v;
-      });
+      p.then(
+        (r) => {
+          const out = r as number[];
+          const { args, waiters } = b;
+          for (let i = 0; i < waiters.length; i++) {
+            const v = Number(out[i]);
+            if (v == 1) waiters[i]!.resolve(true);
+            else if (v == 0) waiters[i]!.resolve(false);
+            else waiters[i]!.reject(refused(id, args[i]!, v == -2, Number(out[out.length - 1])));
+          }
+          if (Number(out[waiters.length - 1]) != 1 && last.get(id) == args[args.length - 1]) last.delete(id);
+        },
+        (e: unknown) => b.waiters.forEach((w) => w.reject(e)),
+      );
     }
     accepts.clear();
     // Commits with no claim to ride on: alone, one call per session.
     for (const [id, c] of commits) commitWith(c, call('committing messages', () => scripts.accept.run(client, [rec(id), all], [keep, now, id, '*', token, '', lease, c.n])));
     commits.clear();
     for (const [id, b] of appends)
-      settle(b.waiters, call('appending messages', () => scripts.append.run(client, [rec(id), hist(id), all], [history, ttl, keep, now, id, token, channel, max, ...b.args])), (r, i) => {
-        const first = Number(r);
-        return first < 0 ? first : first + i;
-      });
+      call('appending messages', () => scripts.append.run(client, [rec(id), hist(id), all], [history, ttl, keep, now, id, token, channel, max, takeTrim(id), ...b.args])).then(
+        (r) => {
+          const first = Number(r);
+          if (first < 0) {
+            const e = new SurewireError('store', `redisStore: no room for session ${id}: all ${max} sessions are in use (raise \`sessions\`)`);
+            b.waiters.forEach((w) => w.reject(e));
+          } else b.waiters.forEach((w, i) => w.resolve(first + i));
+        },
+        (e: unknown) => b.waiters.forEach((w) => w.reject(e)),
+      );
     appends.clear();
   }
 
@@ -409,26 +445,19 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
       // The next accept of this session (pipelined behind this one) expects this one to have stored.
       last.set(id, n);
       b.args.push(n);
-      return new Promise<number>((resolve, reject) => b.waiters.push({ resolve, reject })).then((r) => {
-        if (r == 1) return true;
-        if (r == 0) return false;
-        if (r <= -2)
-          throw new SurewireError(
-            'store',
-            `redisStore: claiming message ${seq} of session ${id}: another process claimed it and may still hand it over (its lease ends in ${-2 - r} ms, or when it lets go); the connection is closed with 1013 and the client resends it later`,
-          );
-        throw new SurewireError(
-          'store',
-          `redisStore: claiming message ${seq} of session ${id}: the session's record changed under this process (a newer $hello of it, another process claimed a message of it, or Redis lost it); the connection is closed with 1013 and the client resumes`,
-        );
-      });
+      return new Promise<boolean>((resolve, reject) => b.waiters.push({ resolve, reject }));
     },
     lease: lease - Math.ceil(lease / 10),
     handled(id, seq) {
       let c = commits.get(id);
-      if (!c) commits.set(id, (c = { n: seq, waiters: [] })), later();
+      if (!c) {
+        let resolve!: () => void;
+        let reject!: (e: unknown) => void;
+        const promise = new Promise<void>((ok, fail) => ((resolve = ok), (reject = fail)));
+        commits.set(id, (c = { n: seq, promise, resolve: () => resolve(), reject })), later();
+      }
       c.n = Math.max(c.n, seq);
-      return new Promise<number>((resolve, reject) => c.waiters.push({ resolve, reject })).then(() => undefined);
+      return c.promise;
     },
     append(id, event, args) {
       let m: string;
@@ -440,13 +469,10 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
       let b = appends.get(id);
       if (!b) appends.set(id, (b = { args: [], waiters: [] })), later();
       b.args.push(m);
-      return new Promise<number>((resolve, reject) => b.waiters.push({ resolve, reject })).then((off) => {
-        if (off < 0) throw new SurewireError('store', `redisStore: no room for session ${id}: all ${max} sessions are in use (raise \`sessions\`)`);
-        return off;
-      });
+      return new Promise<number>((resolve, reject) => b.waiters.push({ resolve, reject }));
     },
     async since(id, offset) {
-      const r = await call('reading the history', () => scripts.since.run(client, [rec(id), hist(id)], [offset]));
+      const r = await call('reading the history', () => scripts.since.run(client, [rec(id), hist(id)], [offset, takeTrim(id)]));
       if (!Array.isArray(r)) return undefined;
       const out: StoredMessage[] = [];
       for (const [entryId, fields] of r as [string, string[]][]) {
@@ -455,8 +481,10 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
       }
       return out;
     },
-    async trim(id, offset) {
-      await call('trimming the history', () => client.xtrim(hist(id), 'MINID', offset + 1));
+    trim(id, offset) {
+      // Not a call of its own: it rides on the session's next append or read (a second at most, or alone).
+      trims.set(id, Math.max(trims.get(id) ?? 0, offset + 1));
+      trimLater();
     },
     async sessions() {
       const now = Date.now();
@@ -482,6 +510,8 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
       if (commits.size) flush();
       await Promise.all(committing);
       closed = true;
+      clearTimeout(trimTimer);
+      trims.clear();
       watched.clear();
       sub?.disconnect();
       sub = subscribed = undefined;

@@ -164,6 +164,8 @@ export interface Session {
   told: number;
   /** Takeovers allowed (by its own principal), made on the first. */
   takeovers: Bucket | undefined;
+  /** The last promise `Store.handled` answered: a store that batches commits answers many calls with one. */
+  committing: PromiseLike<unknown> | undefined;
 }
 
 export class Engine {
@@ -495,6 +497,7 @@ export class Engine {
         held: false,
         told: 0,
         takeovers: undefined,
+        committing: undefined,
         behind: false,
         issued: null,
         ahead: 0,
@@ -817,7 +820,7 @@ export class Engine {
     } catch (e) {
       return failed(e);
     }
-    if (isThenable(r)) r.then(undefined, failed);
+    if (isThenable(r) && r !== s.committing) (s.committing = r).then(undefined, failed);
   }
 
   /**

@@ -148,7 +148,8 @@ return out
  * trimmed to `history` entries, the news published in one notice (with the messages, so the process holding
  * the connection delivers them without a read). A missing record is created unbound (the first `open` binds
  * it), after dropping any history left of an older one, unless the store is full (-1).
- * KEYS: record, history, sessions. ARGV: history, ttl, keep, now, id, token, channel, max sessions, m1, m2, ...
+ * The history is first trimmed to what the client acknowledged (`trim`: the lowest offset kept, '' for no trim).
+ * KEYS: record, history, sessions. ARGV: history, ttl, keep, now, id, token, channel, max sessions, trim, m1, m2, ...
  * Returns the first offset, or -1.
  */
 export const APPEND = `
@@ -159,11 +160,12 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   end
   redis.call('DEL', KEYS[2])
 end
-local k = #ARGV - 8
+if ARGV[9] ~= '' then redis.call('XTRIM', KEYS[2], 'MINID', ARGV[9]) end
+local k = #ARGV - 9
 local last = redis.call('HINCRBY', KEYS[1], 'off', k)
 local first = last - k + 1
 for i = 1, k do
-  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], (first + i - 1) .. '-0', 'm', ARGV[8 + i])
+  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], (first + i - 1) .. '-0', 'm', ARGV[9 + i])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 local holders = tonumber(redis.call('HGET', KEYS[1], 'hc') or '0')
@@ -171,17 +173,18 @@ redis.call('PEXPIRE', KEYS[2], holders > 0 and ARGV[3] or ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
 -- News only when another process holds the session: one whose $hello comes after this reads it from the history.
 if holders > redis.call('HEXISTS', KEYS[1], 'h:' .. ARGV[6]) then
-  redis.call('PUBLISH', ARGV[7], 'a ' .. ARGV[6] .. ' ' .. ARGV[5] .. ' ' .. first .. '\\n' .. table.concat(ARGV, '\\n', 9))
+  redis.call('PUBLISH', ARGV[7], 'a ' .. ARGV[6] .. ' ' .. ARGV[5] .. ' ' .. first .. '\\n' .. table.concat(ARGV, '\\n', 10))
 end
 return first
 `;
 
 /**
  * Every message after `from`, or -1 when the history does not reach back to it (or the session is unknown,
- * or `from` is beyond its last offset).
- * KEYS: record, history. ARGV: from.
+ * or `from` is beyond its last offset), after this process's pending trim (the lowest offset kept, '' for none).
+ * KEYS: record, history. ARGV: from, trim.
  */
 export const SINCE = `
+if ARGV[2] ~= '' then redis.call('XTRIM', KEYS[2], 'MINID', ARGV[2]) end
 local off = redis.call('HGET', KEYS[1], 'off')
 local from = tonumber(ARGV[1])
 if not off or from > tonumber(off) then return -1 end
