@@ -10,7 +10,7 @@
 // Cases, each in fresh server processes (bench/lib/redis-node.mjs), rounds taking turns, medians printed:
 //   memory, 1 process   reliable echo on the memory store: every client message is sent back with
 //                       `server.send` (so both directions are reliable messages)
-//   redis, 1 process    the same on `redisStore` (ioredis with auto-pipelining)
+//   redis, 1 process    the same on `redisStore` (ioredis without auto-pipelining: the store batches its own calls)
 //   redis, 2 processes  a relay: clients in pairs, one on each process; what one sends, the process it
 //                       reaches sends to its partner's session, which the other process delivers (pub/sub)
 // Clients are surewire (`reliable()`) over `ws`, in this process, all sending at once. Redis commands are
@@ -68,7 +68,20 @@ function startNode(mode, redisUrl) {
     execArgv: PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : [],
   });
   return new Promise((ok, fail) => {
-    child.once('message', (m) => ok({ url: `ws://127.0.0.1:${m.port}`, close: () => new Promise((done) => (child.once('exit', done), child.send({ close: true }))) }));
+    child.once('message', (m) =>
+      ok({
+        url: `ws://127.0.0.1:${m.port}`,
+        mark: () => new Promise((done) => (child.once('message', done), child.send({ mark: true }))),
+        // Resolves with the CPU ms the process spent since `mark()`.
+        close: () =>
+          new Promise((done) => {
+            let cpu = 0;
+            child.on('message', (x) => x?.cpu !== undefined && (cpu = x.cpu));
+            child.once('exit', () => done(cpu));
+            child.send({ close: true });
+          }),
+      }),
+    );
     child.once('exit', (c) => fail(new Error(`server process exited (${c})`)));
   });
 }
@@ -134,12 +147,13 @@ const cases = [
   { name: 'redis, 1 process, echo', mode: 'redis', procs: 1, relay: false },
   { name: 'redis, 2 processes, relay', mode: 'redis', procs: 2, relay: true },
 ];
-const results = new Map(cases.map((c) => [c.name, { rates: [], sent: [], all: [], byName: [] }]));
+const results = new Map(cases.map((c) => [c.name, { rates: [], sent: [], all: [], byName: [], cpu: [] }]));
 try {
   for (let round = 0; round < ROUNDS; round++) {
     // Rotated order, so that no case always runs first (or last) on a warm or tired machine.
     for (const c of [...cases.slice(round % cases.length), ...cases.slice(0, round % cases.length)]) {
       const nodes = await Promise.all(Array.from({ length: c.procs }, () => startNode(c.mode, redis.url)));
+      await Promise.all(nodes.map((n) => n.mark()));
       await admin.config('RESETSTAT');
       const r = await run(
         nodes.map((n) => n.url),
@@ -151,19 +165,21 @@ try {
       res.rates.push(r.rate);
       res.sent.push(sent / (CLIENTS * MESSAGES));
       res.all.push(all / (CLIENTS * MESSAGES));
-      await Promise.all(nodes.map((n) => n.close()));
+      // The server processes' CPU per message (µs), clients' and Redis's not included.
+      const cpu = (await Promise.all(nodes.map((n) => n.close()))).reduce((a, b) => a + b, 0);
+      res.cpu.push((cpu * 1000) / (CLIENTS * MESSAGES));
       await admin.flushall();
     }
   }
   const memory = median(results.get(cases[0].name).rates);
   console.log(`\nreliable delivery on Redis: ${CLIENTS} clients × ${MESSAGES} messages, ${ROUNDS} rounds (medians; node ${process.version})\n`);
-  console.log('| case | messages/s | × memory | Redis commands sent / message | run by Redis / message |');
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('| case | messages/s | × memory | server CPU µs / message | Redis commands sent / message | run by Redis / message |');
+  console.log('|---|---:|---:|---:|---:|---:|');
   for (const c of cases) {
     const r = results.get(c.name);
     const rate = median(r.rates);
     const redisCol = c.mode == 'redis' ? [median(r.sent).toFixed(2), median(r.all).toFixed(2)] : ['–', '–'];
-    console.log(`| ${c.name} | ${Math.round(rate).toLocaleString('en')} | ${(rate / memory).toFixed(2)} | ${redisCol[0]} | ${redisCol[1]} |`);
+    console.log(`| ${c.name} | ${Math.round(rate).toLocaleString('en')} | ${(rate / memory).toFixed(2)} | ${median(r.cpu).toFixed(1)} | ${redisCol[0]} | ${redisCol[1]} |`);
   }
   // Every round's ratio, so that the spread on a noisy machine shows (rounds take turns: same conditions, roughly).
   console.log('');

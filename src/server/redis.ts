@@ -22,6 +22,8 @@ export interface RedisClient {
   };
   /** Runs a loaded Lua script. */
   evalsha(sha: string, keys: number, ...args: (string | number)[]): Promise<unknown>;
+  /** Sends several commands in one write (ioredis's `pipeline([...]).exec()`): a tick's calls go out together. */
+  pipeline?(commands: (string | number)[][]): { exec(): Promise<[Error | null, unknown][] | null> };
   /** Loads a Lua script. */
   script(subcommand: 'LOAD', script: string): Promise<unknown>;
   /** Trims a session's history stream. */
@@ -126,6 +128,10 @@ class Script {
   }
   run(c: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
     return c.evalsha(this.sha, keys.length, ...keys, ...args);
+  }
+  /** The EVALSHA command, for a pipeline. */
+  command(keys: string[], args: (string | number)[]): (string | number)[] {
+    return ['evalsha', this.sha, keys.length, ...keys, ...args];
   }
 }
 
@@ -248,13 +254,37 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
         ? `redisStore: claiming message ${seq} of session ${id}: another process claimed it and may still hand it over (its lease ends in ${Math.max(0, left)} ms, or when it lets go); the connection is closed with 1013 and the client resends it later`
         : `redisStore: claiming message ${seq} of session ${id}: the session's record changed under this process (a newer $hello of it, another process claimed a message of it, or Redis lost it); the connection is closed with 1013 and the client resumes`,
     );
+  /** The script calls of one tick: sent together (one write, one pipeline) at the end of `flush`. */
+  type Op = { what: string; command: (string | number)[]; resolve: (r: unknown) => void; reject: (e: unknown) => void };
+  let ops: Op[] = [];
+  const queue = (what: string, script: Script, keys: string[], args: (string | number)[]): Promise<unknown> =>
+    new Promise((resolve, reject) => void ops.push({ what, command: script.command(keys, args), resolve, reject }));
+  const send = (batch: Op[]): void => {
+    const [first] = batch;
+    if (!first) return;
+    const pipeline = client.pipeline;
+    if (batch.length == 1 || !pipeline) {
+      for (const o of batch) call(o.what, () => client.evalsha(...(o.command.slice(1) as [string, number, ...string[]]))).then(o.resolve, o.reject);
+      return;
+    }
+    call(first.what, () => pipeline.call(client, batch.map((o) => o.command)).exec()).then(
+      (results) =>
+        batch.forEach((o, i) => {
+          const [e, r] = results?.[i] ?? [new Error('no answer in the pipeline'), undefined];
+          if (!e) return o.resolve(r);
+          if (String(e.message).startsWith('NOSCRIPT')) loading = undefined;
+          o.reject(failed(o.what, e));
+        }),
+      (e: unknown) => batch.forEach((o) => o.reject(o == first ? e : failed(o.what, (e as SurewireError).cause ?? e))),
+    );
+  };
   function flush(): void {
     flushing = false;
     const now = Date.now();
     for (const [id, b] of accepts) {
       const c = commits.get(id);
       commits.delete(id);
-      const p = call('claiming messages', () => scripts.accept.run(client, [rec(id), all], [keep, now, id, b.prev, token, epochs.get(id) ?? '', lease, c ? c.n : '', ...b.args]));
+      const p = queue('claiming messages', scripts.accept, [rec(id), all], [keep, now, id, b.prev, token, epochs.get(id) ?? '', lease, c ? c.n : '', ...b.args]);
       commitWith(c, p);
       p.then(
         (r) => {
@@ -273,10 +303,10 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
     }
     accepts.clear();
     // Commits with no claim to ride on: alone, one call per session.
-    for (const [id, c] of commits) commitWith(c, call('committing messages', () => scripts.accept.run(client, [rec(id), all], [keep, now, id, '*', token, '', lease, c.n])));
+    for (const [id, c] of commits) commitWith(c, queue('committing messages', scripts.accept, [rec(id), all], [keep, now, id, '*', token, '', lease, c.n]));
     commits.clear();
     for (const [id, b] of appends)
-      call('appending messages', () => scripts.append.run(client, [rec(id), hist(id), all], [history, ttl, keep, now, id, token, channel, max, takeTrim(id), ...b.args])).then(
+      queue('appending messages', scripts.append, [rec(id), hist(id), all], [history, ttl, keep, now, id, token, channel, max, takeTrim(id), ...b.args]).then(
         (r) => {
           const first = Number(r);
           if (first < 0) {
@@ -287,6 +317,9 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
         (e: unknown) => b.waiters.forEach((w) => w.reject(e)),
       );
     appends.clear();
+    const batch = ops;
+    ops = [];
+    send(batch);
   }
 
   // Fail at once rather than wait in ioredis's offline queue: the helper closes with 1013 and the client retries.

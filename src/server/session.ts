@@ -125,11 +125,22 @@ export class Conn {
 
 /**
  * `stored`: the store's answer to its `accept`, when it went out ahead of its turn (a pipelined store);
- * `deadline`: with a store that claims (`Store.lease`), until when (`performance.now()`) it may be handed over.
+ * `answer`: that answer once it has come (`[true, value]`, or `[false, error]`), so that the inbox goes on
+ * through a burst whose answers came together without a promise per message; `deadline`: with a store
+ * that claims (`Store.lease`), until when (`performance.now()`) it may be handed over.
  */
 type Task =
   | { conn: Conn; hello: true }
-  | { conn: Conn; hello?: false; n: number; event: string; args: unknown[]; stored?: Promise<void | boolean>; deadline?: number | undefined };
+  | {
+      conn: Conn;
+      hello?: false;
+      n: number;
+      event: string;
+      args: unknown[];
+      stored?: Promise<void | boolean>;
+      answer?: [true, void | boolean] | [false, unknown];
+      deadline?: number | undefined;
+    };
 
 /** The in-process state of a session: its serial queues, and a cache of the store's sequence number. */
 export interface Session {
@@ -558,11 +569,19 @@ export class Engine {
     return r;
   }
 
-  /** Makes `p` (counted in `outCount` already) the last of the session's outgoing work. */
+  /**
+   * Makes `p` (counted in `outCount` already) the last of the session's outgoing work, tracked for `shutdown`.
+   * One reaction does it all (a message sent costs few promises): it runs before those of `p`'s callers.
+   */
   #outTail<T>(s: Session, p: Promise<T>): Promise<T> {
-    const q = p.finally(() => this.#outDone(s));
-    s.out = q.catch(() => {});
-    return this.#track(q);
+    const done = (): void => {
+      this.#busy.delete(tail);
+      this.#outDone(s);
+    };
+    const tail = p.then(done, done);
+    this.#busy.add(tail);
+    s.out = tail;
+    return p;
   }
 
   #outDone(s: Session): void {
@@ -613,7 +632,10 @@ export class Engine {
       t.deadline = this.#deadline();
       t.stored = promised(() => this.#o.store.accept(s.id, t.n));
       // Its failure is handled in its turn.
-      t.stored.catch(() => {});
+      t.stored.then(
+        (ok) => void (t.answer = [true, ok]),
+        (e: unknown) => void (t.answer = [false, e]),
+      );
     }
   }
 
@@ -755,6 +777,12 @@ export class Engine {
     if (!t.stored && base !== null && n > base + MAX_SEQ_JUMP) return this.close(conn, V, `$m ${n} jumps more than ${MAX_SEQ_JUMP} past ${base}`);
     // Stored first, then handed to the app: a store failure leaves the handler uncalled and the client resends.
     // (One that went out ahead of its turn was checked against the numbers that went out before it.)
+    // An answer that came already is taken at once: the rest of a burst answered together follows without a promise.
+    const a = t.answer;
+    if (a) {
+      if (!a[0]) throw a[1];
+      return this.#stored(s, conn, t, a[1]);
+    }
     if (!t.stored) (s.issued = n), (t.deadline = this.#deadline());
     const stored = t.stored ?? this.#o.store.accept(s.id, n);
     return isThenable(stored) ? Promise.resolve(stored).then((ok) => this.#stored(s, conn, t, ok)) : this.#stored(s, conn, t, stored);
