@@ -138,6 +138,13 @@ async function commands(admin) {
   return [sent, all, byName];
 }
 
+/** Redis's own CPU time so far, in ms (INFO cpu: user + system, its main thread and the rest). */
+async function redisCpu(admin) {
+  const info = await admin.info('cpu');
+  const get = (k) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return (get('used_cpu_user') + get('used_cpu_sys')) * 1000;
+}
+
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 const redis = await startRedis();
@@ -147,7 +154,7 @@ const cases = [
   { name: 'redis, 1 process, echo', mode: 'redis', procs: 1, relay: false },
   { name: 'redis, 2 processes, relay', mode: 'redis', procs: 2, relay: true },
 ];
-const results = new Map(cases.map((c) => [c.name, { rates: [], sent: [], all: [], byName: [], cpu: [] }]));
+const results = new Map(cases.map((c) => [c.name, { rates: [], sent: [], all: [], byName: [], cpu: [], redisCpu: [] }]));
 try {
   for (let round = 0; round < ROUNDS; round++) {
     // Rotated order, so that no case always runs first (or last) on a warm or tired machine.
@@ -155,10 +162,12 @@ try {
       const nodes = await Promise.all(Array.from({ length: c.procs }, () => startNode(c.mode, redis.url)));
       await Promise.all(nodes.map((n) => n.mark()));
       await admin.config('RESETSTAT');
+      const redisBefore = await redisCpu(admin);
       const r = await run(
         nodes.map((n) => n.url),
         c.relay,
       );
+      const redisAfter = await redisCpu(admin);
       const [sent, all, byName] = await commands(admin);
       const res = results.get(c.name);
       res.byName.push(byName);
@@ -168,18 +177,19 @@ try {
       // The server processes' CPU per message (µs), clients' and Redis's not included.
       const cpu = (await Promise.all(nodes.map((n) => n.close()))).reduce((a, b) => a + b, 0);
       res.cpu.push((cpu * 1000) / (CLIENTS * MESSAGES));
+      res.redisCpu.push(((redisAfter - redisBefore) * 1000) / (CLIENTS * MESSAGES));
       await admin.flushall();
     }
   }
   const memory = median(results.get(cases[0].name).rates);
   console.log(`\nreliable delivery on Redis: ${CLIENTS} clients × ${MESSAGES} messages, ${ROUNDS} rounds (medians; node ${process.version})\n`);
-  console.log('| case | messages/s | × memory | server CPU µs / message | Redis commands sent / message | run by Redis / message |');
-  console.log('|---|---:|---:|---:|---:|---:|');
+  console.log('| case | messages/s | × memory | server CPU µs / message | Redis CPU µs / message | Redis commands sent / message | run by Redis / message |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const c of cases) {
     const r = results.get(c.name);
     const rate = median(r.rates);
-    const redisCol = c.mode == 'redis' ? [median(r.sent).toFixed(2), median(r.all).toFixed(2)] : ['–', '–'];
-    console.log(`| ${c.name} | ${Math.round(rate).toLocaleString('en')} | ${(rate / memory).toFixed(2)} | ${median(r.cpu).toFixed(1)} | ${redisCol[0]} | ${redisCol[1]} |`);
+    const redisCol = c.mode == 'redis' ? [median(r.sent).toFixed(2), median(r.all).toFixed(2), median(r.redisCpu).toFixed(1)] : ['–', '–', '–'];
+    console.log(`| ${c.name} | ${Math.round(rate).toLocaleString('en')} | ${(rate / memory).toFixed(2)} | ${median(r.cpu).toFixed(1)} | ${redisCol[2]} | ${redisCol[0]} | ${redisCol[1]} |`);
   }
   // Every round's ratio, so that the spread on a noisy machine shows (rounds take turns: same conditions, roughly).
   console.log('');
