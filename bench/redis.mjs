@@ -10,7 +10,7 @@
 // Cases, each in fresh server processes (bench/lib/redis-node.mjs), rounds taking turns, medians printed:
 //   memory, 1 process   reliable echo on the memory store: every client message is sent back with
 //                       `server.send` (so both directions are reliable messages)
-//   redis, 1 process    the same on `redisStore` (ioredis with auto-pipelining)
+//   redis, 1 process    the same on `redisStore` (ioredis without auto-pipelining: the store batches its own calls)
 //   redis, 2 processes  a relay: clients in pairs, one on each process; what one sends, the process it
 //                       reaches sends to its partner's session, which the other process delivers (pub/sub)
 // Clients are surewire (`reliable()`) over `ws`, in this process, all sending at once. Redis commands are
@@ -68,7 +68,20 @@ function startNode(mode, redisUrl) {
     execArgv: PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : [],
   });
   return new Promise((ok, fail) => {
-    child.once('message', (m) => ok({ url: `ws://127.0.0.1:${m.port}`, close: () => new Promise((done) => (child.once('exit', done), child.send({ close: true }))) }));
+    child.once('message', (m) =>
+      ok({
+        url: `ws://127.0.0.1:${m.port}`,
+        mark: () => new Promise((done) => (child.once('message', done), child.send({ mark: true }))),
+        // Resolves with the CPU ms the process spent since `mark()`.
+        close: () =>
+          new Promise((done) => {
+            let cpu = 0;
+            child.on('message', (x) => x?.cpu !== undefined && (cpu = x.cpu));
+            child.once('exit', () => done(cpu));
+            child.send({ close: true });
+          }),
+      }),
+    );
     child.once('exit', (c) => fail(new Error(`server process exited (${c})`)));
   });
 }
@@ -109,19 +122,27 @@ async function run(urls, relay) {
   return { rate: total / (ms / 1000), ms };
 }
 
-/** Commands run by Redis since the last reset: [sent by clients, run in all]. */
+/** Commands run by Redis since the last reset: [sent by clients, run in all, the sent ones by name]. */
 async function commands(admin) {
   const info = await admin.info('commandstats');
   let sent = 0;
   let all = 0;
+  const byName = {};
   // Commands a client sends itself; everything else counted here ran inside a script.
   const own = new Set(['evalsha', 'eval', 'xtrim', 'zrangebyscore', 'zremrangebyscore', 'subscribe']);
   for (const [, name, calls] of info.matchAll(/^cmdstat_(\w+(?:\|\w+)?):calls=(\d+)/gm)) {
     if (['info', 'config', 'client', 'hello', 'select', 'ping'].some((c) => name.startsWith(c))) continue;
     all += Number(calls);
-    if (own.has(name)) sent += Number(calls);
+    if (own.has(name)) (sent += Number(calls)), (byName[name] = Number(calls));
   }
-  return [sent, all];
+  return [sent, all, byName];
+}
+
+/** Redis's own CPU time so far, in ms (INFO cpu: user + system, its main thread and the rest). */
+async function redisCpu(admin) {
+  const info = await admin.info('cpu');
+  const get = (k) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return (get('used_cpu_user') + get('used_cpu_sys')) * 1000;
 }
 
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -133,35 +154,51 @@ const cases = [
   { name: 'redis, 1 process, echo', mode: 'redis', procs: 1, relay: false },
   { name: 'redis, 2 processes, relay', mode: 'redis', procs: 2, relay: true },
 ];
-const results = new Map(cases.map((c) => [c.name, { rates: [], sent: [], all: [] }]));
+const results = new Map(cases.map((c) => [c.name, { rates: [], sent: [], all: [], byName: [], cpu: [], redisCpu: [] }]));
 try {
   for (let round = 0; round < ROUNDS; round++) {
     // Rotated order, so that no case always runs first (or last) on a warm or tired machine.
     for (const c of [...cases.slice(round % cases.length), ...cases.slice(0, round % cases.length)]) {
       const nodes = await Promise.all(Array.from({ length: c.procs }, () => startNode(c.mode, redis.url)));
+      await Promise.all(nodes.map((n) => n.mark()));
       await admin.config('RESETSTAT');
+      const redisBefore = await redisCpu(admin);
       const r = await run(
         nodes.map((n) => n.url),
         c.relay,
       );
-      const [sent, all] = await commands(admin);
+      const redisAfter = await redisCpu(admin);
+      const [sent, all, byName] = await commands(admin);
       const res = results.get(c.name);
+      res.byName.push(byName);
       res.rates.push(r.rate);
       res.sent.push(sent / (CLIENTS * MESSAGES));
       res.all.push(all / (CLIENTS * MESSAGES));
-      await Promise.all(nodes.map((n) => n.close()));
+      // The server processes' CPU per message (µs), clients' and Redis's not included.
+      const cpu = (await Promise.all(nodes.map((n) => n.close()))).reduce((a, b) => a + b, 0);
+      res.cpu.push((cpu * 1000) / (CLIENTS * MESSAGES));
+      res.redisCpu.push(((redisAfter - redisBefore) * 1000) / (CLIENTS * MESSAGES));
       await admin.flushall();
     }
   }
   const memory = median(results.get(cases[0].name).rates);
   console.log(`\nreliable delivery on Redis: ${CLIENTS} clients × ${MESSAGES} messages, ${ROUNDS} rounds (medians; node ${process.version})\n`);
-  console.log('| case | messages/s | × memory | Redis commands sent / message | run by Redis / message |');
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('| case | messages/s | × memory | server CPU µs / message | Redis CPU µs / message | Redis commands sent / message | run by Redis / message |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const c of cases) {
     const r = results.get(c.name);
     const rate = median(r.rates);
-    const redisCol = c.mode == 'redis' ? [median(r.sent).toFixed(2), median(r.all).toFixed(2)] : ['–', '–'];
-    console.log(`| ${c.name} | ${Math.round(rate).toLocaleString('en')} | ${(rate / memory).toFixed(2)} | ${redisCol[0]} | ${redisCol[1]} |`);
+    const redisCol = c.mode == 'redis' ? [median(r.sent).toFixed(2), median(r.all).toFixed(2), median(r.redisCpu).toFixed(1)] : ['–', '–', '–'];
+    console.log(`| ${c.name} | ${Math.round(rate).toLocaleString('en')} | ${(rate / memory).toFixed(2)} | ${median(r.cpu).toFixed(1)} | ${redisCol[2]} | ${redisCol[0]} | ${redisCol[1]} |`);
+  }
+  // Every round's ratio, so that the spread on a noisy machine shows (rounds take turns: same conditions, roughly).
+  console.log('');
+  for (const c of cases.slice(1)) {
+    const r = results.get(c.name);
+    const ratios = r.rates.map((x, i) => x / results.get(cases[0].name).rates[i]);
+    const per = (n) => (n / (CLIENTS * MESSAGES)).toFixed(3);
+    const names = Object.keys(r.byName.at(-1)).sort();
+    console.log(`${c.name}: × memory per round ${ratios.map((x) => x.toFixed(2)).join(', ')}; commands sent per message (last round): ${names.map((n) => `${n} ${per(r.byName.at(-1)[n])}`).join(', ')}`);
   }
 } finally {
   admin.disconnect();

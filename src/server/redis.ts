@@ -22,6 +22,8 @@ export interface RedisClient {
   };
   /** Runs a loaded Lua script. */
   evalsha(sha: string, keys: number, ...args: (string | number)[]): Promise<unknown>;
+  /** Sends several commands in one write (ioredis's `pipeline([...]).exec()`): a tick's calls go out together. */
+  pipeline?(commands: (string | number)[][]): { exec(): Promise<[Error | null, unknown][] | null> };
   /** Loads a Lua script. */
   script(subcommand: 'LOAD', script: string): Promise<unknown>;
   /** Trims a session's history stream. */
@@ -72,15 +74,33 @@ export interface RedisStoreOptions {
    * long for a client that is still connecting. @default 5000
    */
   timeout?: number;
+  /**
+   * How long, in ms, a client message this process claimed (stored before handing it to the app) stays its
+   * own: it hands the message over only within this time of its claim (less a tenth, for the clocks), and
+   * another process takes over a claim left unhandled (a process killed, stalled or cut off from Redis)
+   * only once it has ended, so that no message is ever handed over by two processes at once nor lost. A
+   * client whose messages a dead process claimed waits that long (closed with 1013, it retries). At least
+   * 100. @default 10000
+   */
+  lease?: number;
 }
 
 /** `redisStore()`'s store: a `Store`, plus `close()`. */
 export interface RedisStore extends Store {
-  /** Resolves `true` when stored, `false` when the stored number is already at or above `seq` (another process stored it). */
+  /**
+   * Claims `seq` for this process: resolves `true` when claimed (the helper may hand it over within `lease`),
+   * `false` when it was handed over already (a duplicate); rejects when the session moved under this process
+   * or another process's claim on it is still live (the connection is closed with 1013, the client resends).
+   */
   accept(id: string, seq: number): Promise<boolean>;
+  /** Commits `seq` as handed over; sent with the session's next call (one tick later at most). Resolves once stored. */
+  handled(id: string, seq: number): Promise<void>;
+  /** The ms after an `accept` call during which the helper may hand the message over: `lease` less a tenth. */
+  readonly lease: number;
   append(id: string, event: string, args: unknown[]): Promise<number>;
   release(id: string, settled: boolean): Promise<void>;
-  trim(id: string, offset: number): Promise<void>;
+  /** Trims the history up to `offset` with the session's next append or read, or alone within a second: at once, no promise. */
+  trim(id: string, offset: number): void;
   sessions(): Promise<string[]>;
   watch(id: string, listener: (news: StoreNews) => void): () => void;
   /** Closes the connection the store opened for news (`client.duplicate()`); the app's own client stays open. */
@@ -108,6 +128,10 @@ class Script {
   }
   run(c: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
     return c.evalsha(this.sha, keys.length, ...keys, ...args);
+  }
+  /** The EVALSHA command, for a pipeline. */
+  command(keys: string[], args: (string | number)[]): (string | number)[] {
+    return ['evalsha', this.sha, keys.length, ...keys, ...args];
   }
 }
 
@@ -163,6 +187,7 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
   const keep = posInt('keep', options.keep ?? 30 * 86_400_000, ttl);
   const max = posInt('sessions', options.sessions ?? 1_000_000, 1);
   const timeout = posInt('timeout', options.timeout ?? 5000, 1);
+  const lease = posInt('lease', options.lease ?? 10_000, 100);
   const channel = `${prefix}news`;
   const all = `${prefix}sessions`;
   const rec = (id: string): string => `${prefix}{${id}}:s`;
@@ -172,6 +197,40 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
 
   /** The sequence number this process last read or stored per watched session: the `prev` of the next accept. */
   const last = new Map<string, string>();
+  /** The epoch of this process's last `$hello` read per session: its claims are made under it. */
+  const epochs = new Map<string, number>();
+  /**
+   * Commits not sent yet: the highest sequence number handed over per session, and the one promise every
+   * `handled` call of it since the last call that carried one answers with.
+   */
+  const commits = new Map<string, Commit>();
+  /** Calls carrying commits, until they settle: `close()` waits for them. */
+  const committing = new Set<Promise<unknown>>();
+  /** Sends a session's pending commit with `p`, a call of that session that carries it. */
+  const commitWith = (c: Commit | undefined, p: Promise<unknown>): void => {
+    if (!c) return;
+    const q = p.then(c.resolve, c.reject);
+    committing.add(q);
+    void q.then(() => committing.delete(q));
+  };
+  /** Trims not sent yet (offset + 1, the stream's MINID), per session: they ride on its next append or read. */
+  const trims = new Map<string, number>();
+  let trimTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Within a second, trims that found no append or read to ride on go alone. */
+  const trimLater = (): void => {
+    trimTimer ??= setTimeout(() => {
+      trimTimer = undefined;
+      for (const [id, min] of trims) call('trimming the history', () => client.xtrim(hist(id), 'MINID', min)).catch(() => {});
+      trims.clear();
+    }, 1000);
+    (trimTimer as { unref?: () => void }).unref?.();
+  };
+  const takeTrim = (id: string): number | '' => {
+    const t = trims.get(id);
+    if (t === undefined) return '';
+    trims.delete(id);
+    return t;
+  };
   const watched = new Map<string, Watch>();
   let sub: RedisClient | undefined;
   let subscribed: Promise<unknown> | undefined;
@@ -179,34 +238,88 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
 
   // The accepts and appends of one tick, per session, go out as one script call each: a burst of messages
   // costs one command (and shares one round trip with every other session's), not one per message.
-  type Waiter = { resolve: (v: number) => void; reject: (e: unknown) => void };
-  const accepts = new Map<string, { prev: string; args: string[]; waiters: Waiter[] }>();
-  const appends = new Map<string, { args: string[]; waiters: Waiter[] }>();
+  // Each waiter is settled with its final answer: one promise per message, not a chain.
+  type Waiter<T> = { resolve: (v: T) => void; reject: (e: unknown) => void };
+  type Commit = { n: number; promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void };
+  const accepts = new Map<string, { prev: string; args: string[]; waiters: Waiter<boolean>[] }>();
+  const appends = new Map<string, { args: string[]; waiters: Waiter<number>[] }>();
   let flushing = false;
   const later = (): void => {
     if (!flushing) (flushing = true), process.nextTick(flush);
   };
-  const settle = (waiters: Waiter[], p: Promise<unknown>, each: (r: unknown, i: number) => number): void =>
-    void p.then(
-      (r) => waiters.forEach((w, i) => w.resolve(each(r, i))),
-      (e: unknown) => waiters.forEach((w) => w.reject(e)),
+  const refused = (id: string, seq: string, busy: boolean, left: number): SurewireError =>
+    new SurewireError(
+      'store',
+      busy
+        ? `redisStore: claiming message ${seq} of session ${id}: another process claimed it and may still hand it over (its lease ends in ${Math.max(0, left)} ms, or when it lets go); the connection is closed with 1013 and the client resends it later`
+        : `redisStore: claiming message ${seq} of session ${id}: the session's record changed under this process (a newer $hello of it, another process claimed a message of it, or Redis lost it); the connection is closed with 1013 and the client resumes`,
     );
+  /** The script calls of one tick: sent together (one write, one pipeline) at the end of `flush`. */
+  type Op = { what: string; command: (string | number)[]; resolve: (r: unknown) => void; reject: (e: unknown) => void };
+  let ops: Op[] = [];
+  const queue = (what: string, script: Script, keys: string[], args: (string | number)[]): Promise<unknown> =>
+    new Promise((resolve, reject) => void ops.push({ what, command: script.command(keys, args), resolve, reject }));
+  const send = (batch: Op[]): void => {
+    const [first] = batch;
+    if (!first) return;
+    const pipeline = client.pipeline;
+    if (batch.length == 1 || !pipeline) {
+      for (const o of batch) call(o.what, () => client.evalsha(...(o.command.slice(1) as [string, number, ...string[]]))).then(o.resolve, o.reject);
+      return;
+    }
+    call(first.what, () => pipeline.call(client, batch.map((o) => o.command)).exec()).then(
+      (results) =>
+        batch.forEach((o, i) => {
+          const [e, r] = results?.[i] ?? [new Error('no answer in the pipeline'), undefined];
+          if (!e) return o.resolve(r);
+          if (String(e.message).startsWith('NOSCRIPT')) loading = undefined;
+          o.reject(failed(o.what, e));
+        }),
+      (e: unknown) => batch.forEach((o) => o.reject(o == first ? e : failed(o.what, (e as SurewireError).cause ?? e))),
+    );
+  };
   function flush(): void {
     flushing = false;
     const now = Date.now();
-    for (const [id, b] of accepts)
-      settle(b.waiters, call('storing messages', () => scripts.accept.run(client, [rec(id), all], [keep, now, id, b.prev, ...b.args])), (r, i) => {
-        const v = Number((r as number[])[i]);
-        if (v != 1 && last.get(id) == b.args[b.args.length - 1]) last.delete(id);
-        return v;
-      });
+    for (const [id, b] of accepts) {
+      const c = commits.get(id);
+      commits.delete(id);
+      const p = queue('claiming messages', scripts.accept, [rec(id), all], [keep, now, id, b.prev, token, epochs.get(id) ?? '', lease, c ? c.n : '', ...b.args]);
+      commitWith(c, p);
+      p.then(
+        (r) => {
+          const out = r as number[];
+          const { args, waiters } = b;
+          for (let i = 0; i < waiters.length; i++) {
+            const v = Number(out[i]);
+            if (v == 1) waiters[i]!.resolve(true);
+            else if (v == 0) waiters[i]!.resolve(false);
+            else waiters[i]!.reject(refused(id, args[i]!, v == -2, Number(out[out.length - 1])));
+          }
+          if (Number(out[waiters.length - 1]) != 1 && last.get(id) == args[args.length - 1]) last.delete(id);
+        },
+        (e: unknown) => b.waiters.forEach((w) => w.reject(e)),
+      );
+    }
     accepts.clear();
+    // Commits with no claim to ride on: alone, one call per session.
+    for (const [id, c] of commits) commitWith(c, queue('committing messages', scripts.accept, [rec(id), all], [keep, now, id, '*', token, '', lease, c.n]));
+    commits.clear();
     for (const [id, b] of appends)
-      settle(b.waiters, call('appending messages', () => scripts.append.run(client, [rec(id), hist(id), all], [history, ttl, keep, now, id, token, channel, max, ...b.args])), (r, i) => {
-        const first = Number(r);
-        return first < 0 ? first : first + i;
-      });
+      queue('appending messages', scripts.append, [rec(id), hist(id), all], [history, ttl, keep, now, id, token, channel, max, takeTrim(id), ...b.args]).then(
+        (r) => {
+          const first = Number(r);
+          if (first < 0) {
+            const e = new SurewireError('store', `redisStore: no room for session ${id}: all ${max} sessions are in use (raise \`sessions\`)`);
+            b.waiters.forEach((w) => w.reject(e));
+          } else b.waiters.forEach((w, i) => w.resolve(first + i));
+        },
+        (e: unknown) => b.waiters.forEach((w) => w.reject(e)),
+      );
     appends.clear();
+    const batch = ops;
+    ops = [];
+    send(batch);
   }
 
   // Fail at once rather than wait in ioredis's offline queue: the helper closes with 1013 and the client retries.
@@ -327,13 +440,21 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
       try {
         const r = (await call('opening the session', async () => {
           if (w) await subscribe();
-          return scripts.open.run(client, [rec(id), hist(id), all], [ttl, keep, Date.now(), id, token, channel, principal, create ? 1 : 0, max]);
-        })) as [string, string, string | number, string, number, number];
+          // This process's work on the session is finished before a `$hello` is read: its last commit goes first.
+          const c = commits.get(id);
+          commits.delete(id);
+          const p = scripts.open.run(client, [rec(id), hist(id), all], [ttl, keep, Date.now(), id, token, channel, principal, create ? 1 : 0, max, c ? c.n : '']);
+          commitWith(c, p);
+          return p;
+        })) as [string, string, string | number, string, number, number, string];
         if (r[0] == 'none') return undefined;
+        // What the client is welcomed with: the last number handed over (it resends everything after it).
         const seq = r[1] === '' ? null : Number(r[1]);
         const record: SessionRecord = { seq, offset: Number(r[2]), principal: String(r[3]), fresh: r[4] == 1 };
-        if (r[0] == 'foreign' || !w) return record;
-        last.set(id, String(r[1]));
+        if (r[0] == 'foreign') return record;
+        epochs.set(id, Number(r[5]));
+        last.set(id, String(r[6]));
+        if (!w) return record;
         w.epoch = Math.max(w.epoch, Number(r[5]));
         if (w.early.some((e) => e > w.epoch)) queueMicrotask(() => w.listener({ type: 'takeover' }));
         return record;
@@ -342,7 +463,13 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
       }
     },
     async release(id) {
-      await call('releasing the session', () => scripts.release.run(client, [rec(id), hist(id)], [token, ttl]));
+      await call('releasing the session', () => {
+        const c = commits.get(id);
+        commits.delete(id);
+        const p = scripts.release.run(client, [rec(id), hist(id)], [token, ttl, c ? c.n : '']);
+        commitWith(c, p);
+        return p;
+      });
     },
     accept(id, seq) {
       let b = accepts.get(id);
@@ -351,14 +478,19 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
       // The next accept of this session (pipelined behind this one) expects this one to have stored.
       last.set(id, n);
       b.args.push(n);
-      return new Promise<number>((resolve, reject) => b.waiters.push({ resolve, reject })).then((r) => {
-        if (r == 1) return true;
-        if (r == 0) return false;
-        throw new SurewireError(
-          'store',
-          `redisStore: storing message ${seq} of session ${id}: the session's record changed under this process (another process stored a message of it, or Redis lost it); the connection is closed with 1013 and the client resumes`,
-        );
-      });
+      return new Promise<boolean>((resolve, reject) => b.waiters.push({ resolve, reject }));
+    },
+    lease: lease - Math.ceil(lease / 10),
+    handled(id, seq) {
+      let c = commits.get(id);
+      if (!c) {
+        let resolve!: () => void;
+        let reject!: (e: unknown) => void;
+        const promise = new Promise<void>((ok, fail) => ((resolve = ok), (reject = fail)));
+        commits.set(id, (c = { n: seq, promise, resolve: () => resolve(), reject })), later();
+      }
+      c.n = Math.max(c.n, seq);
+      return c.promise;
     },
     append(id, event, args) {
       let m: string;
@@ -370,13 +502,10 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
       let b = appends.get(id);
       if (!b) appends.set(id, (b = { args: [], waiters: [] })), later();
       b.args.push(m);
-      return new Promise<number>((resolve, reject) => b.waiters.push({ resolve, reject })).then((off) => {
-        if (off < 0) throw new SurewireError('store', `redisStore: no room for session ${id}: all ${max} sessions are in use (raise \`sessions\`)`);
-        return off;
-      });
+      return new Promise<number>((resolve, reject) => b.waiters.push({ resolve, reject }));
     },
     async since(id, offset) {
-      const r = await call('reading the history', () => scripts.since.run(client, [rec(id), hist(id)], [offset]));
+      const r = await call('reading the history', () => scripts.since.run(client, [rec(id), hist(id)], [offset, takeTrim(id)]));
       if (!Array.isArray(r)) return undefined;
       const out: StoredMessage[] = [];
       for (const [entryId, fields] of r as [string, string[]][]) {
@@ -385,8 +514,10 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
       }
       return out;
     },
-    async trim(id, offset) {
-      await call('trimming the history', () => client.xtrim(hist(id), 'MINID', offset + 1));
+    trim(id, offset) {
+      // Not a call of its own: it rides on the session's next append or read (a second at most, or alone).
+      trims.set(id, Math.max(trims.get(id) ?? 0, offset + 1));
+      trimLater();
     },
     async sessions() {
       const now = Date.now();
@@ -404,10 +535,16 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
         if (watched.get(id) != w) return;
         watched.delete(id);
         last.delete(id);
+        epochs.delete(id);
       };
     },
     async close() {
+      // Commits not sent yet go out first: otherwise a client that resends would find them claimed, not done.
+      if (commits.size) flush();
+      await Promise.all(committing);
       closed = true;
+      clearTimeout(trimTimer);
+      trims.clear();
       watched.clear();
       sub?.disconnect();
       sub = subscribed = undefined;

@@ -2,7 +2,7 @@
 // socketio.ts) turns a socket into a `Link`, feeds the `$` frames to `receive`, and calls `detach` when the
 // socket is gone. See PROTOCOL.md.
 import { CloseCode } from '../close-codes';
-import { OptionError } from '../errors';
+import { OptionError, SurewireError } from '../errors';
 import { Bucket, Buckets } from './limits';
 import type { Store, StoreNews } from './store';
 
@@ -37,7 +37,8 @@ export const MAX_SEQ_JUMP = 1000;
 
 /**
  * With a pipelined store, how many of a session's waiting messages may have their `accept` out ahead of their
- * turn. It bounds what a process killed mid-burst loses: messages stored but not yet handed to the app.
+ * turn. It bounds what a process killed mid-burst leaves claimed and not handed over (with a store that
+ * claims: `Store.handled`), which its client resends once the claim ends.
  */
 export const PIPELINE = 32;
 
@@ -118,14 +119,35 @@ export class Conn {
   /** A duplicate arrived: acknowledge again even if nothing new was stored. */
   again = false;
   ackTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * A message of this connection was not handed over (its store call failed, or answered past the claim's
+   * `lease`): none after it is either, although stored, so that order holds and the client resends them all.
+   */
+  dropped = false;
   /** A catch-up from the store (news of a message appended by another process) is queued. */
   pulling = false;
   helloTimer: ReturnType<typeof setTimeout> | undefined;
   constructor(readonly link: Link) {}
 }
 
-/** `stored`: the store's answer to its `accept`, when it went out ahead of its turn (a pipelined store). */
-type Task = { conn: Conn; hello: true } | { conn: Conn; hello?: false; n: number; event: string; args: unknown[]; stored?: Promise<void | boolean> };
+/**
+ * `stored`: the store's answer to its `accept`, when it went out ahead of its turn (a pipelined store);
+ * `answer`: that answer once it has come (`[true, value]`, or `[false, error]`), so that the inbox goes on
+ * through a burst whose answers came together without a promise per message; `deadline`: with a store
+ * that claims (`Store.lease`), until when (`performance.now()`) it may be handed over.
+ */
+type Task =
+  | { conn: Conn; hello: true }
+  | {
+      conn: Conn;
+      hello?: false;
+      n: number;
+      event: string;
+      args: unknown[];
+      stored?: Promise<void | boolean>;
+      answer?: [true, void | boolean] | [false, unknown];
+      deadline?: number | undefined;
+    };
 
 /** The in-process state of a session: its serial queues, and a cache of the store's sequence number. */
 export interface Session {
@@ -160,6 +182,8 @@ export interface Session {
   told: number;
   /** Takeovers allowed (by its own principal), made on the first. */
   takeovers: Bucket | undefined;
+  /** The last promise `Store.handled` answered: a store that batches commits answers many calls with one. */
+  committing: PromiseLike<unknown> | undefined;
 }
 
 export class Engine {
@@ -491,6 +515,7 @@ export class Engine {
         held: false,
         told: 0,
         takeovers: undefined,
+        committing: undefined,
         behind: false,
         issued: null,
         ahead: 0,
@@ -551,11 +576,19 @@ export class Engine {
     return r;
   }
 
-  /** Makes `p` (counted in `outCount` already) the last of the session's outgoing work. */
+  /**
+   * Makes `p` (counted in `outCount` already) the last of the session's outgoing work, tracked for `shutdown`.
+   * One reaction does it all (a message sent costs few promises): it runs before those of `p`'s callers.
+   */
   #outTail<T>(s: Session, p: Promise<T>): Promise<T> {
-    const q = p.finally(() => this.#outDone(s));
-    s.out = q.catch(() => {});
-    return this.#track(q);
+    const done = (): void => {
+      this.#busy.delete(tail);
+      this.#outDone(s);
+    };
+    const tail = p.then(done, done);
+    this.#busy.add(tail);
+    s.out = tail;
+    return p;
   }
 
   #outDone(s: Session): void {
@@ -603,9 +636,13 @@ export class Engine {
       s.ahead = i + 1;
       if (t.stored || !t.conn.live || t.conn.closed || (s.issued != null && t.n <= s.issued)) continue;
       s.issued = t.n;
+      t.deadline = this.#deadline();
       t.stored = promised(() => this.#o.store.accept(s.id, t.n));
       // Its failure is handled in its turn.
-      t.stored.catch(() => {});
+      t.stored.then(
+        (ok) => void (t.answer = [true, ok]),
+        (e: unknown) => void (t.answer = [false, e]),
+      );
     }
   }
 
@@ -623,7 +660,8 @@ export class Engine {
         const { conn } = t;
         // A closed connection's messages are skipped: its client resends whatever was not acknowledged. One
         // whose accept went out already is not: if it was stored, it is handed over.
-        if (conn.closed && (t.hello || !t.stored)) continue;
+        // Nor is one after a message of its connection that was not handed over.
+        if (conn.closed && (t.hello || !t.stored || conn.dropped)) continue;
         let r;
         try {
           r = t.hello ? this.#welcome(s, conn) : this.#message(s, conn, t);
@@ -660,6 +698,7 @@ export class Engine {
   }
 
   #failed(s: Session, conn: Conn, e: unknown): void {
+    conn.dropped = true;
     this.#o.onError(e, s.id);
     this.close(conn, CloseCode.tryAgain, 'store failed');
   }
@@ -732,7 +771,7 @@ export class Engine {
   // Returns a promise only when the store or the handler did: a synchronous store and handler take a burst
   // of messages in one go, without a microtask per message.
   #message(s: Session, conn: Conn, t: Task & { hello?: false }): void | Promise<void> {
-    const { n, event, args } = t;
+    const { n } = t;
     if (!t.stored && s.seq != null && n <= s.seq) {
       // Seen already (a resend): dropped, and acknowledged again.
       conn.again = true;
@@ -745,13 +784,38 @@ export class Engine {
     if (!t.stored && base !== null && n > base + MAX_SEQ_JUMP) return this.close(conn, V, `$m ${n} jumps more than ${MAX_SEQ_JUMP} past ${base}`);
     // Stored first, then handed to the app: a store failure leaves the handler uncalled and the client resends.
     // (One that went out ahead of its turn was checked against the numbers that went out before it.)
-    if (!t.stored) s.issued = n;
+    // An answer that came already is taken at once: the rest of a burst answered together follows without a promise.
+    const a = t.answer;
+    if (a) {
+      if (!a[0]) throw a[1];
+      return this.#stored(s, conn, t, a[1]);
+    }
+    if (!t.stored) (s.issued = n), (t.deadline = this.#deadline());
     const stored = t.stored ?? this.#o.store.accept(s.id, n);
-    return isThenable(stored) ? Promise.resolve(stored).then((ok) => this.#stored(s, conn, n, event, args, ok)) : this.#stored(s, conn, n, event, args, stored);
+    return isThenable(stored) ? Promise.resolve(stored).then((ok) => this.#stored(s, conn, t, ok)) : this.#stored(s, conn, t, stored);
   }
 
-  #stored(s: Session, conn: Conn, n: number, event: string, args: unknown[], ok: void | boolean): void | Promise<void> {
-    if (ok !== false) return this.#handle(s, conn, n, event, args);
+  /** With a store that claims (`Store.lease`): until when a message whose `accept` is called now may be handed over. */
+  #deadline(): number | undefined {
+    const { lease } = this.#o.store;
+    return lease === undefined ? undefined : performance.now() + lease;
+  }
+
+  #stored(s: Session, conn: Conn, t: Task & { hello?: false }, ok: void | boolean): void | Promise<void> {
+    const { n, event, args } = t;
+    if (ok !== false) {
+      // Claimed, but the claim may have ended by now (the store answered late): another process may take the
+      // message over. Not handed over here, nor anything after it on this connection; the client resends.
+      if (t.deadline !== undefined && performance.now() > t.deadline) {
+        conn.dropped = true;
+        this.#o.onError(
+          new SurewireError('store', `the store answered the claim of message ${n} of session ${s.id} after its lease (${this.#o.store.lease} ms): the message is not handed over here; the connection is closed with 1013 and the client resends it (a slow or overloaded store: raise its lease)`),
+          s.id,
+        );
+        return this.close(conn, T, 'store too slow: resend');
+      }
+      return this.#handle(s, conn, n, event, args);
+    }
     // Another process sharing the store stored it first (the client moved there and back mid-burst): it is
     // that process's to hand over; here it is a duplicate, acknowledged as stored.
     s.seq = s.handled = n;
@@ -763,6 +827,7 @@ export class Engine {
     s.seq = n;
     const handled = (): void => {
       s.handled = n;
+      this.#commit(s, n);
       this.#ack(conn);
     };
     // The app's own failure: the message was handed over once, as promised; it is not handed over again.
@@ -777,6 +842,20 @@ export class Engine {
       return failed(e);
     }
     return isThenable(done) ? Promise.resolve(done).then(handled, failed) : handled();
+  }
+
+  /** Tells a store that claims (`Store.handled`) that the app has had every message of the session up to `n`. */
+  #commit(s: Session, n: number): void {
+    const { store } = this.#o;
+    if (!store.handled) return;
+    const failed = (e: unknown): void => this.#o.onError(e, s.id);
+    let r;
+    try {
+      r = store.handled(s.id, n);
+    } catch (e) {
+      return failed(e);
+    }
+    if (isThenable(r) && r !== s.committing) (s.committing = r).then(undefined, failed);
   }
 
   /**

@@ -109,6 +109,24 @@ export interface Store {
    */
   accept(id: string, seq: number): Promise<void | boolean> | void | boolean;
   /**
+   * Optional, with `lease`, for a store shared by several processes that must lose no client message when a
+   * process dies: `accept` then *claims* a number for this process rather than storing it for good, and
+   * `handled` commits it once the app's handler has returned (or settled, for a promise): every number up
+   * to `seq` was handed to the app here. `open` then answers with the last number committed as `seq`, so that
+   * the client resends what was claimed and not handed over; `accept` answers `false` for a committed number
+   * (a duplicate), and `true` for a number claimed by a process that is gone once its claim has ended
+   * (`lease`). May answer synchronously; a rejection is told to `onError`. A store without it (the memory
+   * store) stores in `accept`, as above.
+   */
+  handled?(id: string, seq: number): Promise<void> | void;
+  /**
+   * With `handled`: how long, in ms from an `accept` call, the helper may hand the claimed message over. Past
+   * it (the store answered late) the message is not handed over: the connection is closed with 1013 and the
+   * client resends it, to whichever process then holds the claim. A store shares a claim with no other
+   * process for at least this long after it was made.
+   */
+  readonly lease?: number;
+  /**
    * Appends a server → client message; resolves with its offset (or returns it, synchronously). Creates an
    * unknown session (not bound to anyone yet; the first `open` binds it). Throws (or rejects) a
    * `SurewireError` with code `store` when it cannot make room for a new session.

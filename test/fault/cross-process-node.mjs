@@ -5,11 +5,14 @@
 //
 // Every client message handed to the app is written to the LOG file (opened with O_APPEND by every process,
 // so the lines of all processes are in one order: the order the handlers ran in), with a write that returns
-// only once the kernel has the line: a SIGKILL after it loses nothing of the record. Before each store
-// `accept`, an `a` line says the number is about to be stored: a message stored by a process killed before
-// its handler ran is lost (the documented crash window), and the suite checks that every loss is one of those.
-//   a <pid> <session> <n>      this process is storing n (its accept went out)
+// only once the kernel has the line: a SIGKILL after it loses nothing of the record. The store claims a
+// number before the handler runs and commits it after (docs/redis.md); the log says both, so that the suite
+// can tell the one case where a message may be handed over twice (a process killed after its handler ran and
+// before its commit reached Redis) from any other:
+//   a <pid> <session> <n>      this process is claiming n (its accept went out)
 //   h <pid> <session> <n>      n was handed to onMessage here
+//   c <pid> <session> <n>      Redis has this process's commit: every number up to n was handed over here
+// The claims' lease is LEASE ms (short, so that a client whose messages a killed process claimed waits little).
 // It tells the test its port over IPC ({ port }) once it listens.
 import { openSync, writeSync } from 'node:fs';
 import { WebSocketServer } from 'ws';
@@ -21,12 +24,20 @@ const log = openSync(process.env.LOG, 'a');
 const line = (text) => writeSync(log, `${text}\n`);
 const client = new Redis(process.env.REDIS_URL, { autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 1 });
 client.on('error', () => {});
-const inner = redisStore(client, { history: Number(process.env.HISTORY) || 1000 });
+const inner = redisStore(client, { history: Number(process.env.HISTORY) || 1000, lease: Number(process.env.LEASE) || 1000 });
 const store = {
   ...inner,
   accept(id, n) {
     line(`a ${process.pid} ${id} ${n}`);
     return inner.accept(id, n);
+  },
+  handled(id, n) {
+    const p = inner.handled(id, n);
+    p.then(
+      () => line(`c ${process.pid} ${id} ${n}`),
+      () => {},
+    );
+    return p;
   },
 };
 const server = reliable({

@@ -61,12 +61,17 @@ export class Node {
 }
 
 /**
- * The handler log: `h` lines of the session in order (as [pid, n]), `a` lines as pid → numbers stored, and
- * where (in `handled`) the test wrote its 'R' (Redis about to be killed) and 'S' (started again) markers.
+ * The handler log: `h` lines of the session in order (as [pid, n]), `a` lines as pid → numbers claimed, `c`
+ * lines as pid → the highest number it committed, and where (in `handled`) the test wrote its 'R' (Redis
+ * about to be killed) and 'S' (started again) markers.
  */
-export function readLog(file: string, session: string): { handled: [number, number][]; stored: Map<number, Set<number>>; killAt: number; backAt: number } {
+export function readLog(
+  file: string,
+  session: string,
+): { handled: [number, number][]; stored: Map<number, Set<number>>; committed: Map<number, number>; killAt: number; backAt: number } {
   const handled: [number, number][] = [];
   const stored = new Map<number, Set<number>>();
+  const committed = new Map<number, number>();
   let killAt = -1;
   let backAt = -1;
   for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -75,12 +80,13 @@ export function readLog(file: string, session: string): { handled: [number, numb
     if (kind == 'S') backAt = handled.length;
     if (s != session) continue;
     if (kind == 'h') handled.push([Number(pid), Number(n)]);
+    else if (kind == 'c') committed.set(Number(pid), Math.max(committed.get(Number(pid)) ?? 0, Number(n)));
     else if (kind == 'a') {
       let s = stored.get(Number(pid));
       if (!s) stored.set(Number(pid), (s = new Set()));
       s.add(Number(n));
     }
   }
-  return { handled, stored, killAt, backAt };
+  return { handled, stored, committed, killAt, backAt };
 }
 

@@ -2,7 +2,7 @@
 // their turn, at most PIPELINE of them, each message still handed over in its turn, once; one whose accept
 // went out is handed over even if its connection closed meanwhile (it was stored); a jump too far goes out
 // never. A memory store whose answers come back later stands for the network store here.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryStore, type Store } from '../../src/server';
 import { PIPELINE } from '../../src/server/session';
 import { CloseCode } from '../../src/close-codes';
@@ -11,13 +11,15 @@ import { deferred, waitFor } from '../helpers/wait';
 import { cleanup, serveWs, sid } from './fixtures';
 
 /** A pipelined store over memoryStore: accepts answer when `release()` is called (all at once), in order. */
-function slowStore() {
+function slowStore(claims?: { lease: number }) {
   const base = memoryStore({ history: 1000 });
   let gate = deferred<void>();
   const s = {
     inFlight: 0,
     maxInFlight: 0,
     accepted: [] as number[],
+    /** What `handled` was told, in order (a store that claims). */
+    committed: [] as number[],
     release: () => {
       const g = gate;
       gate = deferred<void>();
@@ -35,6 +37,10 @@ function slowStore() {
       s.accepted.push(seq);
       return base.accept(id, seq);
     },
+    ...(claims && {
+      lease: claims.lease,
+      handled: (_id: string, seq: number) => void s.committed.push(seq),
+    }),
   };
   return Object.assign(s, { store });
 }
@@ -101,5 +107,60 @@ describe('a pipelined store', () => {
       ['m', 1],
       ['m', 2],
     ]);
+  });
+});
+
+describe('a store that claims (`Store.handled`, `Store.lease`)', () => {
+  afterEach(() => void vi.useRealTimers());
+
+  it('each message handed over is committed once its handler returned', async () => {
+    const slow = slowStore({ lease: 1000 });
+    const srv = await serveWs({ store: slow.store });
+    const id = sid();
+    const c = await hello(srv.url, id);
+    for (let n = 1; n <= 5; n++) c.send('$m', n, 'm', n);
+    await waitFor(() => slow.inFlight == 5, 2000, 'five claims out');
+    slow.release();
+    await c.ackOf(5);
+    expect(srv.of(id)).toEqual([1, 2, 3, 4, 5].map((n) => ['m', n]));
+    expect(slow.committed).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('a claim answered after its lease is not handed over, nor anything after it on its connection: closed with 1013, nothing acknowledged', async () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    const slow = slowStore({ lease: 1000 });
+    const srv = await serveWs({ store: slow.store });
+    const id = sid();
+    const c = await hello(srv.url, id);
+    c.send('$m', 1, 'm', 1);
+    await waitFor(() => slow.inFlight == 1, 2000, 'the first claim out');
+    vi.advanceTimersByTime(500);
+    for (let n = 2; n <= 4; n++) c.send('$m', n, 'm', n);
+    await waitFor(() => slow.inFlight == 4, 2000, 'four claims out');
+    // 1's claim is 1,001 ms old when the store answers, the others' 501 ms: none is handed over (order).
+    vi.advanceTimersByTime(501);
+    slow.release();
+    const closed = await c.closeOf();
+    expect(closed.code).toBe(CloseCode.tryAgain);
+    expect(closed.reason).toMatch(/store too slow/);
+    expect(srv.handled).toEqual([]);
+    expect(slow.committed).toEqual([]);
+    expect(c.frames.filter((f) => f[0] == '$ack')).toEqual([]);
+    expect(String(srv.errors[0])).toMatch(/answered the claim of message 1 .* after its lease \(1000 ms\)/);
+  });
+
+  it('a claim answered within its lease is handed over (the clock is read when the claim goes out, not when it is answered)', async () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    const slow = slowStore({ lease: 1000 });
+    const srv = await serveWs({ store: slow.store });
+    const id = sid();
+    const c = await hello(srv.url, id);
+    c.send('$m', 1, 'm', 1);
+    await waitFor(() => slow.inFlight == 1, 2000, 'the claim out');
+    vi.advanceTimersByTime(999);
+    slow.release();
+    await c.ackOf(1);
+    expect(srv.of(id)).toEqual([['m', 1]]);
+    expect(slow.committed).toEqual([1]);
   });
 });

@@ -23,12 +23,13 @@ const store = (o: Parameters<typeof redisStore>[1] = {}): RedisStore => {
 afterAll(() => Promise.all(stores.map((s) => s.close())));
 
 describe('redisStore: one process', () => {
-  it('a new session starts at seq null, offset 0; accept, append and since keep what they were given', async () => {
+  it('a new session starts at seq null, offset 0; accept, handled, append and since keep what they were given', async () => {
     const s = store();
     const id = sid();
     expect(await s.open(id, '', true)).toEqual({ seq: null, offset: 0, principal: '', fresh: true });
     expect(await s.accept(id, 1)).toBe(true);
     expect(await s.accept(id, 5)).toBe(true);
+    await s.handled(id, 5);
     expect(await s.append(id, 'a', [1, { x: 'é' }])).toBe(1);
     expect(await s.append(id, 'b', [])).toBe(2);
     expect(await s.open(id, '', true)).toEqual({ seq: 5, offset: 2, principal: '', fresh: false });
@@ -42,15 +43,21 @@ describe('redisStore: one process', () => {
     expect(await s.since(sid('unknown'), 0), 'an unknown session').toBeUndefined();
   });
 
-  it('accept takes only numbers above the stored one (numbers may skip)', async () => {
+  it('accept claims numbers above the last one handed over (numbers may skip); open answers the last one handed over', async () => {
     const s = store();
     const id = sid();
     await s.open(id, '', true);
     expect(await s.accept(id, 3)).toBe(true);
+    await s.handled(id, 3);
     expect(await s.accept(id, 3)).toBe(false);
     expect(await s.accept(id, 2)).toBe(false);
     expect(await s.accept(id, 10)).toBe(true);
+    await s.handled(id, 10);
     expect((await s.open(id, '', true))!.seq).toBe(10);
+    // Claimed and not handed over: the client is welcomed with 10, resends 11, and this process claims it again.
+    expect(await s.accept(id, 11)).toBe(true);
+    expect((await s.open(id, '', true))!.seq).toBe(10);
+    expect(await s.accept(id, 11)).toBe(true);
   });
 
   it('the history keeps `history` messages; trim drops the acknowledged ones; since says when it no longer reaches back', async () => {
@@ -87,6 +94,7 @@ describe('redisStore: one process', () => {
     const id = sid();
     await s.open(id, '', true);
     await s.accept(id, 4);
+    await s.handled(id, 4);
     await s.append(id, 'm', [1]);
     // Held (a connection here), the history has the long expiry; released, the short one.
     await s.release(id, true);
@@ -147,6 +155,7 @@ describe('redisStore: principals, holds, limits', () => {
     a.watch(id, (n) => heard.push(n));
     expect(await a.open(id, 'alice', true)).toEqual({ seq: null, offset: 0, principal: 'alice', fresh: true });
     await a.accept(id, 3);
+    await a.handled(id, 3);
     b.watch(id, () => {});
     expect(await b.open(id, 'mallory', true)).toEqual({ seq: 3, offset: 0, principal: 'alice', fresh: false });
     // No takeover was published for the foreign open: a's connection stays.
@@ -212,7 +221,7 @@ describe('redisStore: two processes on one Redis', () => {
     stopB();
   });
 
-  it('a process whose view is stale (the other stored meanwhile) is refused, never skips a number', async () => {
+  it('only the process of the last $hello claims: an older one is refused, never skips a number', async () => {
     const a = store();
     const b = store();
     const id = sid();
@@ -220,15 +229,79 @@ describe('redisStore: two processes on one Redis', () => {
     b.watch(id, () => {});
     await a.open(id, '', true);
     await b.open(id, '', true);
-    expect(await a.accept(id, 1)).toBe(true);
-    // b still expects seq null: storing 2 would skip over 1, which b never handed to its app.
-    const e = await b.accept(id, 2).then(
+    const e = await a.accept(id, 1).then(
       () => undefined,
       (x: unknown) => x,
     );
     expect(isSurewireError(e) && e.code).toBe('store');
     expect(String(e)).toMatch(/changed under this process/);
+    expect(await b.accept(id, 1)).toBe(true);
+    await b.handled(id, 1);
     expect((await a.open(id, '', true))!.seq).toBe(1);
+  });
+
+  it('a claim is its process’s for its lease: another process finds the number busy until it is committed (a duplicate then) or the lease ends (claimed again)', async () => {
+    const a = store({ lease: 300 });
+    const b = store({ lease: 300 });
+    const id = sid();
+    a.watch(id, () => {});
+    b.watch(id, () => {});
+    await a.open(id, '', true);
+    expect(await a.accept(id, 1)).toBe(true);
+    expect(await a.accept(id, 2)).toBe(true);
+    // The client moves to b: welcomed with nothing handed over, it resends 1 and 2.
+    expect((await b.open(id, '', true))!.seq).toBeNull();
+    const busy = (n: number): Promise<unknown> =>
+      b.accept(id, n).then(
+        () => 'claimed',
+        (x: unknown) => x,
+      );
+    expect(String(await busy(1))).toMatch(/another process claimed it and may still hand it over \(its lease ends in \d+ ms/);
+    // a hands 1 over and commits it (its claim was made before b's $hello): 1 is a duplicate for b, 2 still busy.
+    await a.handled(id, 1);
+    expect(await b.accept(id, 1)).toBe(false);
+    expect(String(await busy(2))).toMatch(/another process claimed it/);
+    // a never hands 2 over (killed): once its lease has ended, b claims it; a's late claims are refused.
+    await waitForAsync(async () => (await busy(2)) == 'claimed', 3000, 'the lease of 2 to end');
+    expect(await b.accept(id, 3)).toBe(true);
+    await expect(a.accept(id, 4)).rejects.toThrow(/changed under this process/);
+  });
+
+  it('release frees the claims its process will not hand over at once, after committing what it handed over', async () => {
+    const a = store({ lease: 60_000 });
+    const b = store({ lease: 60_000 });
+    const id = sid();
+    a.watch(id, () => {});
+    b.watch(id, () => {});
+    await a.open(id, '', true);
+    await a.accept(id, 1);
+    await a.accept(id, 2);
+    await b.open(id, '', true);
+    await expect(b.accept(id, 1)).rejects.toThrow(/another process claimed it/);
+    void a.handled(id, 1);
+    await a.release(id, false);
+    expect(await b.accept(id, 1)).toBe(false);
+    expect(await b.accept(id, 2)).toBe(true);
+  });
+
+  it('a commit rides on the session’s next claim (no call of its own); alone, it is one call', async () => {
+    const c = client();
+    let calls = 0;
+    const evalsha = c.evalsha.bind(c);
+    const counted = Object.assign(Object.create(c) as Redis, { evalsha: (...a: Parameters<Redis['evalsha']>) => (calls++, evalsha(...a)) });
+    const s = redisStore(counted);
+    stores.push(s);
+    const id = sid();
+    await s.open(id, '', true);
+    calls = 0;
+    await Promise.all([1, 2, 3].map((n) => s.accept(id, n)));
+    expect(calls, 'three claims in one tick: one call').toBe(1);
+    const committed = s.handled(id, 3);
+    await Promise.all([s.accept(id, 4), committed]);
+    expect(calls, 'the commit of 3 with the claim of 4').toBe(2);
+    await s.handled(id, 4);
+    expect(calls, 'a commit alone').toBe(3);
+    expect(await c.hmget(`surewire:{${id}}:s`, 'seq', 'done')).toEqual(['4', '4']);
   });
 
   it('news: an append on one store reaches the other store watching the session, with the message; not itself', async () => {
