@@ -86,7 +86,7 @@ const SPEC = {
   reconnectOver: 10, // ms over the drawn backoff delay, at most
   reliableCost: 0.1, // throughput lost against plain surewire, at most
 };
-// Issue 15, "full speed with a backlog": ratios within one round, medians over rounds.
+// The burst and backlog targets: ratios within one round, medians over rounds.
 const BACKLOG = {
   reliable: 0.9, // reliable surewire's rate ≥ 0.90 × plain surewire's, in burst and in backlog
   reliableCpu: 1.15, // its browser CPU per message ≤ 1.15 × plain's, in burst
@@ -404,7 +404,7 @@ async function main() {
         };
       }
     }
-    // Issue 15's ratios, each within one round.
+    // The burst and backlog ratios, each within one round.
     const per = (f) => summary(rounds.map(f));
     agg.backlogTargets = {
       reliableBurst: per((r) => raw.burst['surewire-reliable'][r].rate / raw.burst.surewire[r].rate),

@@ -1,4 +1,4 @@
-// `surewire/server` against a dishonest peer, over real `ws` and socket.io servers: every attack of issue 13
+// `surewire/server` against a dishonest peer, over real `ws` and socket.io servers: every attack of the security model (PROTOCOL.md)
 // (takeover, no owner, sequence poisoning, eviction flood, stalled reader, big frames, malformed numbers,
 // `__proto__`, deep nesting, many idle sockets) while a well-behaved bystander sends both ways throughout
 // and must see nothing lost, nothing twice, and no close.
