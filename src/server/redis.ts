@@ -23,7 +23,10 @@ export interface RedisClient {
   /** Runs a loaded Lua script. */
   evalsha(sha: string, keys: number, ...args: (string | number)[]): Promise<unknown>;
   /** Sends several commands in one write (ioredis's `pipeline([...]).exec()`): a tick's calls go out together. */
-  pipeline?(commands: (string | number)[][]): { exec(): Promise<[Error | null, unknown][] | null> };
+  pipeline?(commands: (string | number)[][]): {
+    /** Sends the commands; resolves with each one's error or result, in order. */
+    exec(): Promise<[Error | null, unknown][] | null>;
+  };
   /** Loads a Lua script. */
   script(subcommand: 'LOAD', script: string): Promise<unknown>;
   /** Trims a session's history stream. */
