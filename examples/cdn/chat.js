@@ -1,5 +1,5 @@
 // The chat with no build step: the script tag defined the global `Surewire` (the client class, carrying
-// the rest of the API, `Surewire.reliable` included). The DOM side is in /shared/chat-ui.js.
+// the rest of the API, `Surewire.reliable` included). The DOM side is in /common/chat-ui.js.
 const ui = ChatUI.mount();
 
 const delivery = Surewire.reliable();

@@ -1,5 +1,5 @@
 // The chat as an ES module: the browser imports surewire's ESM build itself, with no bundler
-// (in an app: `import { Surewire, reliable } from 'surewire'`). The DOM side is in /shared/chat-ui.js,
+// (in an app: `import { Surewire, reliable } from 'surewire'`). The DOM side is in /common/chat-ui.js,
 // a classic script that ran before this module.
 import { Surewire, reliable } from '/dist/surewire.mjs';
 

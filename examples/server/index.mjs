@@ -21,7 +21,7 @@ const at = (rel) => fileURLToPath(new URL(rel, import.meta.url));
 /** The pages and files served, URL prefix → folder. Nothing else of the repository is served. */
 const routes = {
   '/dist/': at('../../dist/'),
-  '/shared/': at('../shared/'),
+  '/common/': at('../common/'),
   '/cdn/': at('../cdn/'),
   '/esm/': at('../esm/'),
   '/socket.io/': at('../socket.io/'),

@@ -1,5 +1,5 @@
 // The CDN chat, shared by every tab of this page: the same client code, plus `share: Surewire.shareTabs(…)`
-// (from surewire.share.min.js). The DOM side is in /shared/chat-ui.js.
+// (from surewire.share.min.js). The DOM side is in /common/chat-ui.js.
 const ui = ChatUI.mount();
 const role = document.getElementById('role');
 const roles = {

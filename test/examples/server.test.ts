@@ -128,11 +128,11 @@ describe('the demo server: pages and files', () => {
     const html = await res.text();
     expect(html).toContain('https://unpkg.com/surewire/dist/surewire.min.js');
     const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)].filter((s) => !isInComment(html, s.index));
-    expect(scripts.map((s) => s[1]!.trim())).toEqual(['src="/dist/surewire.min.js"', 'src="/shared/chat-ui.js"', 'src="chat.js"']);
+    expect(scripts.map((s) => s[1]!.trim())).toEqual(['src="/dist/surewire.min.js"', 'src="/common/chat-ui.js"', 'src="chat.js"']);
     expect(scripts.every((s) => s[2] == '')).toBe(true);
     expect(html).not.toMatch(/\son[a-z]+=/i);
     for (const id of ['state', 'countdown', 'queued', 'rtt', 'messages', 'nick', 'text', 'send', 'chaos', 'typing']) expect(html).toContain(`id="${id}"`);
-    for (const src of ['/dist/surewire.min.js', '/shared/chat-ui.js', '/cdn/chat.js', '/shared/chat.css']) {
+    for (const src of ['/dist/surewire.min.js', '/common/chat-ui.js', '/cdn/chat.js', '/common/chat.css']) {
       const r = await get(base + src);
       expect(r.status, src).toBe(200);
       expect(r.headers.get('content-type'), src).toMatch(src.endsWith('.css') ? /^text\/css/ : /^text\/javascript/);
