@@ -5,10 +5,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Surewire } from '../src/client';
 import { ClosedError, DecodeError, OptionError, RemoteError, SurewireError, TimeoutError } from '../src/errors';
 import { reliable } from '../src/reliable';
-import { reliable as reliableServer } from '../src/server';
 import { shareTabs } from '../src/share';
-import { WebSocketServer } from 'ws';
 import { origin, type Tab } from './helpers/share-tabs';
+import { serveWs } from './server/fixtures';
 import { parseJson, startWsServer, type MessageHandler, type TestWsServer } from './helpers/ws-server';
 import { delay, record, waitFor } from './helpers/wait';
 
@@ -364,12 +363,9 @@ describe('Page Lifecycle', () => {
 describe('with reliable()', () => {
   it("a new leader whose copy of the state lags what the server has (the last leader's last state never reached it) numbers on after the server's: it connects, and nothing is lost", async () => {
     const handled: unknown[] = [];
-    const server = reliableServer({ onMessage: (_s, _e, n) => void handled.push(n), onError: (e) => void handled.push(e) });
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await new Promise<void>((resolve) => wss.once('listening', resolve));
+    const { server, url, wss } = await serveWs({ onMessage: (_s, _e, n) => void handled.push(n), onError: (e) => void handled.push(e) });
     const sockets: Parameters<typeof server.session>[0][] = [];
-    wss.on('connection', (ws) => (sockets.push(ws), server.ws(ws)));
-    const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}/`;
+    wss.on('connection', (ws) => void sockets.push(ws));
     const post = BroadcastChannel.prototype.postMessage;
     try {
       o = origin();
@@ -402,53 +398,43 @@ describe('with reliable()', () => {
       expect(new Set(sockets.map((ws) => server.session(ws))).size).toBe(1);
     } finally {
       BroadcastChannel.prototype.postMessage = post;
-      await server.close();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
     }
   });
 
   it('a tab that led, froze and is elected again leads again with its reliable(), from the state every tab kept: nothing lost or doubled', async () => {
     const handled: unknown[] = [];
-    const server = reliableServer({ onMessage: (_s, _e, n) => void handled.push(n), onError: (e) => void handled.push(e) });
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await new Promise<void>((resolve) => wss.once('listening', resolve));
+    const { server, url, wss } = await serveWs({ onMessage: (_s, _e, n) => void handled.push(n), onError: (e) => void handled.push(e) });
     const sockets: Parameters<typeof server.session>[0][] = [];
-    wss.on('connection', (ws) => (sockets.push(ws), server.ws(ws)));
-    const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}/`;
-    try {
-      o = origin();
-      const a = o.tab(url, { ...fast, reliable: reliable() });
-      await waitFor(() => a.role == 'leader', 2000, 'a leads');
-      const b = o.tab(url, { ...fast, reliable: reliable() });
-      tabs.push(a, b);
-      const got = record(a.client, ['p']).log;
-      await waitFor(() => a.client.connection.state == 'open' && b.client.connection.state == 'open', 3000, 'both open');
-      a.client.send('m', 1);
-      b.client.send('m', 2);
-      await waitFor(() => handled.length == 2, 2000, 'two messages');
-      // a freezes: b leads, and numbers on from the state a left.
-      a.fire('freeze');
-      await waitFor(() => b.role == 'leader' && b.client.connection.state == 'open', 3000, 'b leads');
-      for (let i = 3; i <= 5; i++) b.client.send('m', i);
-      await waitFor(() => handled.length == 5, 2000, 'five messages');
-      a.fire('resume');
-      await waitFor(() => a.role == 'follower', 2000, 'a follows');
-      // b goes: a is elected again, and its reliable() serves the new client from what b left.
-      b.client.close();
-      await waitFor(() => a.role == 'leader' && a.client.connection.state == 'open', 3000, 'a leads again');
-      expect(a.roles).toEqual(['leader', 'follower', 'leader']);
-      for (let i = 6; i <= 8; i++) a.client.send('m', i);
-      await waitFor(() => handled.length >= 8, 2000, 'eight messages');
-      const sessions = new Set(sockets.map((ws) => server.session(ws)));
-      expect(sessions.size).toBe(1);
-      await server.send([...sessions][0]!, 'p', 'after');
-      await waitFor(() => got.length == 1, 2000, 'the server event');
-      await delay(50);
-      expect(handled).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-      expect(sockets).toHaveLength(3);
-    } finally {
-      await server.close();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-    }
+    wss.on('connection', (ws) => void sockets.push(ws));
+    o = origin();
+    const a = o.tab(url, { ...fast, reliable: reliable() });
+    await waitFor(() => a.role == 'leader', 2000, 'a leads');
+    const b = o.tab(url, { ...fast, reliable: reliable() });
+    tabs.push(a, b);
+    const got = record(a.client, ['p']).log;
+    await waitFor(() => a.client.connection.state == 'open' && b.client.connection.state == 'open', 3000, 'both open');
+    a.client.send('m', 1);
+    b.client.send('m', 2);
+    await waitFor(() => handled.length == 2, 2000, 'two messages');
+    // a freezes: b leads, and numbers on from the state a left.
+    a.fire('freeze');
+    await waitFor(() => b.role == 'leader' && b.client.connection.state == 'open', 3000, 'b leads');
+    for (let i = 3; i <= 5; i++) b.client.send('m', i);
+    await waitFor(() => handled.length == 5, 2000, 'five messages');
+    a.fire('resume');
+    await waitFor(() => a.role == 'follower', 2000, 'a follows');
+    // b goes: a is elected again, and its reliable() serves the new client from what b left.
+    b.client.close();
+    await waitFor(() => a.role == 'leader' && a.client.connection.state == 'open', 3000, 'a leads again');
+    expect(a.roles).toEqual(['leader', 'follower', 'leader']);
+    for (let i = 6; i <= 8; i++) a.client.send('m', i);
+    await waitFor(() => handled.length >= 8, 2000, 'eight messages');
+    const sessions = new Set(sockets.map((ws) => server.session(ws)));
+    expect(sessions.size).toBe(1);
+    await server.send([...sessions][0]!, 'p', 'after');
+    await waitFor(() => got.length == 1, 2000, 'the server event');
+    await delay(50);
+    expect(handled).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(sockets).toHaveLength(3);
   });
 });

@@ -209,6 +209,12 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
   const commits = new Map<string, Commit>();
   /** Calls carrying commits, until they settle: `close()` waits for them. */
   const committing = new Set<Promise<unknown>>();
+  /** Takes a session's pending commit (if any) out, for the call of that session about to carry it. */
+  const takeCommit = (id: string): Commit | undefined => {
+    const c = commits.get(id);
+    commits.delete(id);
+    return c;
+  };
   /** Sends a session's pending commit with `p`, a call of that session that carries it. */
   const commitWith = (c: Commit | undefined, p: Promise<unknown>): void => {
     if (!c) return;
@@ -285,8 +291,7 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
     flushing = false;
     const now = Date.now();
     for (const [id, b] of accepts) {
-      const c = commits.get(id);
-      commits.delete(id);
+      const c = takeCommit(id);
       const p = queue('claiming messages', scripts.accept, [rec(id), all], [keep, now, id, b.prev, token, epochs.get(id) ?? '', lease, c ? c.n : '', ...b.args]);
       commitWith(c, p);
       p.then(
@@ -444,8 +449,7 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
         const r = (await call('opening the session', async () => {
           if (w) await subscribe();
           // This process's work on the session is finished before a `$hello` is read: its last commit goes first.
-          const c = commits.get(id);
-          commits.delete(id);
+          const c = takeCommit(id);
           const p = scripts.open.run(client, [rec(id), hist(id), all], [ttl, keep, Date.now(), id, token, channel, principal, create ? 1 : 0, max, c ? c.n : '']);
           commitWith(c, p);
           return p;
@@ -467,8 +471,7 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
     },
     async release(id) {
       await call('releasing the session', () => {
-        const c = commits.get(id);
-        commits.delete(id);
+        const c = takeCommit(id);
         const p = scripts.release.run(client, [rec(id), hist(id)], [token, ttl, c ? c.n : '']);
         commitWith(c, p);
         return p;
