@@ -79,7 +79,7 @@ export interface ReliableServerOptions {
   /**
    * Client messages received on one connection and not yet stored and handled (and as many requests waiting for
    * `onRequest`, and frames waiting for the `$welcome`). One more is a flood: the connection closes with 1013
-   * (the client reconnects later and resends). @default 1000
+   * (the client reconnects later and resends). A client's `reliable({ window })` (3600 by default) stays under it. @default 4000
    */
   maxPending?: number;
   /** Sessions of one principal connected to this server at once; one more `$hello` closes with 1013. @default 100 */
@@ -97,7 +97,7 @@ export interface ReliableServerOptions {
   takeoversPerMinute?: number;
   /**
    * The longest wait between storing a message and acknowledging it; one `$ack` covers everything stored meanwhile.
-   * Once 128 messages wait for one, the `$ack` goes at once (a client's window is 900 by default). In ms. @default 5
+   * Once 128 messages wait for one, the `$ack` goes at once (a client's window is 3600 by default). In ms. @default 5
    */
   ackDelay?: number;
   /**
@@ -221,7 +221,7 @@ export function reliable(options: ReliableServerOptions): ReliableServer {
     onError,
     authenticate: authenticate && ((session, peer) => authenticate({ session, ...(peer as Omit<HelloInfo, 'session'>) })),
     ackDelay: count('ackDelay', options.ackDelay ?? 5, 0, true),
-    maxPending: count('maxPending', options.maxPending ?? 1000, 1),
+    maxPending: count('maxPending', options.maxPending ?? 4000, 1),
     maxBuffered: count('maxBuffered', options.maxBuffered ?? 4 << 20, 0),
     helloTimeout: helloTimeout === false ? false : count('helloTimeout', helloTimeout, 1, true),
     maxSessionsPerPrincipal: count('maxSessionsPerPrincipal', options.maxSessionsPerPrincipal ?? 100, 1),

@@ -44,7 +44,7 @@ export const PIPELINE = 32;
 
 /**
  * How many handled messages make the server acknowledge at once rather than after `ackDelay`: well under the
- * client's window (`reliable({ window })`, 900 by default), so that a burst never stalls on a full window
+ * client's window (`reliable({ window })`, 3600 by default), so that a burst never stalls on a full window
  * while the acknowledgement waits out its delay.
  */
 export const ACK_EVERY = 128;
