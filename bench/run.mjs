@@ -127,6 +127,13 @@ const rotate = (xs, k) => xs.map((_, i) => xs[(i + k) % xs.length]);
 // which goes first alternating by round: load from elsewhere that comes and goes then hits both sides alike.
 const PAIRS = [['raw', 'surewire', 'surewire-reliable'], ['socket.io-client', 'surewire-io']];
 const pairedOrder = (r) => rotate(PAIRS, r).flatMap((p) => (r % 2 ? [...p].reverse() : p));
+// Each burst and backlog starts after this much idle time. Without it, a contender that ran right after another
+// paid for the other's garbage (the page's and the servers'): in fresh tabs, of two 50,000-message backlogs
+// the second ran 6–20 % slower, whichever contender it was (4 of 4 pairs); with a 1 s pause, no order showed.
+// Which side of a ratio goes first alternates by round, so over an odd number of rounds that cost fell on one
+// side more often than on the other.
+const SETTLE_MS = 1000;
+const settle = () => new Promise((ok) => setTimeout(ok, SETTLE_MS));
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : 'n/a');
 
 async function machineInfo(browser) {
@@ -276,6 +283,7 @@ async function main() {
       // Burst, on the same (warm) connections: n sends in one synchronous loop, time to the last echo.
       line.length = 0;
       for (const id of pairedOrder(r)) {
+        await settle();
         const meter = await cpuMeter(servers);
         const res = await page.call('burst', handles[id], cfg.burst);
         const cpu = await meter.stop();
@@ -289,6 +297,7 @@ async function main() {
       // Backlog: n sends while offline, then the server is reachable; time from open to the last echo.
       line.length = 0;
       for (const id of pairedOrder(r).filter((id) => raw.backlog[id])) {
+        await settle();
         const meter = await cpuMeter(servers);
         const res = await page.call('backlog', id, urls, cfg.backlog);
         const cpu = await meter.stop();

@@ -116,7 +116,7 @@ export function renderMarkdown(res, notes, { brief = false } = {}) {
       '',
       `**Burst**: ${fmt(cfg.burst.n)} messages sent in one synchronous loop on the open (warm) connection of the throughput measure, timed from the first send to the last echo (checked in order). ` +
         `**Backlog**: ${fmt(cfg.backlog.n)} messages sent while the client is offline (surewire: its url function leads to a port nobody listens on until the server "comes up"; socket.io-client, which cannot change its url: not connected until then), ` +
-        'timed from the client\'s open to the last echo. CPU per message over the whole measure (for backlog, the offline sends included). One contender after another, the two sides of each ratio next to each other (raw, plain and reliable surewire; socket.io-client and surewire over socket.io), which goes first alternating by round.',
+        'timed from the client\'s open to the last echo. CPU per message over the whole measure (for backlog, the offline sends included). One contender after another, the two sides of each ratio next to each other (raw, plain and reliable surewire; socket.io-client and surewire over socket.io), which goes first alternating by round, each after 1 s of idle time (so that none pays for the garbage of the one before).',
       '',
       table(['burst', 'messages/s', 'min–max', '× raw', 'min–max', 'server CPU µs/msg', 'browser CPU µs/msg', 'other jobs, cores'], Object.keys(agg.burst).map((id) => row('burst', id)), ['l']),
       '',
