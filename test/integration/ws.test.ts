@@ -464,7 +464,8 @@ describe('heartbeat', () => {
 
   it('treats any frame as a sign of life and does not dispatch the pong', async () => {
     const s = await server();
-    const c = client(s.url(), { reconnect: { initialDelay: 20, jitter: 0 }, heartbeat: { interval: 50, timeout: 100 } });
+    // A timeout well above the interval: a busy machine's stall must not count as a dead link here.
+    const c = client(s.url(), { reconnect: { initialDelay: 20, jitter: 0 }, heartbeat: { interval: 50, timeout: 2000 } });
     const events: unknown[] = [];
     c.on('pong', () => events.push('pong'));
     const errors: SurewireError[] = [];
