@@ -84,7 +84,7 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
   const me = Math.random();
   const bc = new BroadcastChannel(lock);
   const { connection: conn, set, emit } = connection();
-  const ev = emitter();
+  const { emit: tell, ...ev } = emitter();
   const { queue, reliable: r } = options;
   const storage = queue ? queue.storage : undefined;
   const delivered = r?.delivered;
@@ -110,11 +110,11 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
   // From the leader to every tab, this one included. A tab that closed has closed its channel: the replies its
   // client still gives (rejections, as it closes) stay here, and the next leader tells the others.
   const out = (m: Msg): void => (closed || post(m), hear(m));
-  const settle = (k: number): Partial<Pending> => {
-    const q = reqs.get(k) ?? [];
-    clearTimeout(q[2]);
-    reqs.delete(k);
-    return q;
+  // Settles a request: rejects it with `e` if given, else resolves it with `v`. A reply to a request that timed
+  // out here finds nothing to settle.
+  const settle = (k: number, e?: unknown, v?: unknown): void => {
+    const q = reqs.get(k);
+    if (q) clearTimeout(q[2]), reqs.delete(k), e ? q[1](e) : q[0](v as never);
   };
   const dropped = (a: unknown[]): void => void emit('drop', { message: { event: a[0] as string, args: a.slice(1) }, reason: 'closed' } as never);
 
@@ -170,22 +170,17 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
       Object.assign(kept, y);
       if (x) set(x as ConnectionSnapshot);
     }
-    if (t == 'e') ev.emit(x as string, ...(y as []));
+    if (t == 'e') tell(x as string, ...(y as []));
     if (t == 'v') emit(x as 'open', (x == 'error' ? revive(y as SurewireError) : y) as never);
     if (t == 'k') for (const [i] of pend) if (i <= (x as Record<string, number>)[me]!) pend.delete(i);
-    if (t == 'R') {
-      // A reply to a request that timed out here finds nothing to settle.
-      const q = settle(k!);
-      if (y) q[1]?.(revive(y as SurewireError));
-      else q[0]?.(x as never);
-    }
+    if (t == 'R') settle(k!, y && revive(y as SurewireError), x);
   };
 
   // A new leader: the requests the old one took are lost with it; what it did not take goes to the new one.
   const adopt = (l: number): void => {
     leader = l;
     o.onRole?.(l == me ? 'leader' : 'follower');
-    for (const [k] of reqs) if (!pend.has(k)) settle(k)[1]!(new ClosedError('closed', 'the leading tab left before a reply'));
+    for (const [k] of reqs) if (!pend.has(k)) settle(k, new ClosedError('closed', 'the leading tab left before a reply'));
     for (const [k, m] of [...pend]) pend.delete(k), route(m);
   };
   const announce = (): void => out(['L', me, , , hub!.connection.getSnapshot(), kept, 1]);
@@ -215,7 +210,7 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
               // socket.io's ack function stays with the leading tab. Arguments that are not an array, or that
               // cannot be cloned, throw here: the client reports a frame it could not decode.
               post(['e', me, , , p.event, p.args.filter((x) => typeof x != 'function')]);
-              ev.emit(p.event, ...p.args);
+              tell(p.event, ...p.args);
             }
             return p;
           },
@@ -267,7 +262,7 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
     new Promise((res, rej) => {
       if (closed) return rej(new ClosedError('closed', 'the client was closed'));
       const k = ++n;
-      reqs.set(k, [res, rej, ms ? setTimeout(() => settle(k)[1]!(new TimeoutError('timeout', `no reply to "${a[0]}" within ${ms} ms`)), ms) : undefined]);
+      reqs.set(k, [res, rej, ms ? setTimeout(() => settle(k, new TimeoutError('timeout', `no reply to "${a[0]}" within ${ms} ms`)), ms) : undefined]);
       // Arguments that cannot cross tabs throw here, which rejects; the timer then forgets the request.
       call(e, a, ms, k);
     });
@@ -293,9 +288,7 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
 
   return {
     connection: conn,
-    on: ev.on,
-    once: ev.once,
-    off: ev.off,
+    ...ev,
     send: (...a: unknown[]) => (closed ? (dropped(a), 'dropped') : call('send', a)),
     request: request(options.requestTimeout ?? 10000), // the client's default
     timeout(ms: number) {
@@ -309,7 +302,7 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
       const was = conn.state;
       // What went to a leader still goes out; what waited for one is dropped.
       for (const [, m] of pend) if (m[4] == 'send' && m[2] == null) dropped(m[5] as []);
-      for (const [k] of reqs) settle(k)[1]!(new ClosedError('closed', 'the client was closed'));
+      for (const [k] of reqs) settle(k, new ClosedError('closed', 'the client was closed'));
       closed = true;
       set({ state: 'closed', reason: 'close()', retryAt: null });
       if (was != 'idle' && was != 'closed') emit('close', { code, reason, willReconnect: false });
