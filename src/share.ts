@@ -51,11 +51,11 @@ type Pending = [(v: never) => void, (e: unknown) => void, ReturnType<typeof setT
 
 // An error crosses tabs as its own fields: structured clone keeps neither its class nor its code. The
 // classes come from `surewire` itself, so the app's `instanceof ClosedError` holds in every tab.
-const kinds: Record<string, typeof SurewireError> = { ClosedError, ConnectionError, DecodeError, OverflowError, RemoteError };
 const ser = (e: unknown): object => ({ ...(e as SurewireError), message: (e as Error).message, cause: undefined });
-// Made by the class's own constructor (RemoteError and DecodeError take other arguments: what they set from them is
-// overwritten by the fields).
-const revive = (s: SurewireError): SurewireError => Object.assign(new (kinds[s.name] ?? SurewireError)(s.code, ''), s);
+// Made by the constructor of the class its name gives (RemoteError and DecodeError take other arguments: what
+// they set from them is overwritten by the fields); an error of another name is a SurewireError.
+const revive = (s: SurewireError): SurewireError =>
+  Object.assign(new (({ ClosedError, ConnectionError, DecodeError, OverflowError, RemoteError } as Record<string, typeof SurewireError>)[s.name] ?? SurewireError)(s.code, ''), s);
 
 /**
  * Shares one client between the tabs of an origin: pass it as the `share` option, with the same `name` in
