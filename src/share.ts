@@ -114,7 +114,7 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
   // out here finds nothing to settle.
   const settle = (k: number, e?: unknown, v?: unknown): void => {
     const q = reqs.get(k);
-    if (q) clearTimeout(q[2]), reqs.delete(k), e ? q[1](e) : q[0](v as never);
+    if (q) reqs.delete(k), clearTimeout(q[2]), e ? q[1](e) : q[0](v as never);
   };
   const dropped = (a: unknown[]): void => void emit('drop', { message: { event: a[0] as string, args: a.slice(1) }, reason: 'closed' } as never);
 
@@ -155,14 +155,16 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
 
   const hear = (m: Msg): void => {
     const [t, l, to, k, x, y, z] = m;
-    if (hub && t == 'J') announce();
-    if (hub && t == 'c' && to == me)
-      try {
-        serve(m);
-      } catch (e) {
-        // The client threw (a message it cannot encode): the `error` event of the tab that sent it tells.
-        out(['v', me, l, , 'error', ser(e)]);
-      }
+    if (hub) {
+      if (t == 'J') announce();
+      if (t == 'c' && to == me)
+        try {
+          serve(m);
+        } catch (e) {
+          // The client threw (a message it cannot encode): the `error` event of the tab that sent it tells.
+          out(['v', me, l, , 'error', ser(e)]);
+        }
+    }
     // A closed tab hears nothing more: its channel is closed and its leader unset.
     if (t == 'L' && z && l != leader) adopt(l!);
     if (l != leader || (to && to != me)) return;
