@@ -138,8 +138,9 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
   const serve = ([, f, , k, e, a, ms]: Msg): unknown => {
     // Taken: acknowledged after the microtasks that store what the call changed (queued by the call, so after
     // this one, which queues the acknowledgement behind them), so that a tab forgets a call only once the state
-    // that holds it has gone to every tab.
-    (acks ??= (queueMicrotask(() => queueMicrotask(() => (out(['k', me, , , acks]), (acks = undefined)))), {}))[f!] = k!;
+    // that holds it has gone to every tab. The message carries the calls taken so far; its last field, unused,
+    // unsets `acks` for the next ones (after the field before it has read them).
+    (acks ??= (queueMicrotask(() => queueMicrotask(() => out(['k', me, , , acks, (acks = undefined)]))), {}))[f!] = k!;
     // A drop of the frame this call makes goes to the tab that made the call.
     cur = f;
     // A method of the client, `request` with its timeout, or `delivered` of the app's reliable().
