@@ -51,11 +51,11 @@ type Pending = [(v: never) => void, (e: unknown) => void, ReturnType<typeof setT
 
 // An error crosses tabs as its own fields: structured clone keeps neither its class nor its code. The
 // classes come from `surewire` itself, so the app's `instanceof ClosedError` holds in every tab.
-const kinds: Record<string, typeof SurewireError> = { ClosedError, ConnectionError, DecodeError, OverflowError, RemoteError };
 const ser = (e: unknown): object => ({ ...(e as SurewireError), message: (e as Error).message, cause: undefined });
-// Made by the class's own constructor (RemoteError and DecodeError take other arguments: what they set from them is
-// overwritten by the fields).
-const revive = (s: SurewireError): SurewireError => Object.assign(new (kinds[s.name] ?? SurewireError)(s.code, ''), s);
+// Made by the constructor of the class its name gives (RemoteError and DecodeError take other arguments: what
+// they set from them is overwritten by the fields); an error of another name is a SurewireError.
+const revive = (s: SurewireError): SurewireError =>
+  Object.assign(new (({ ClosedError, ConnectionError, DecodeError, OverflowError, RemoteError } as Record<string, typeof SurewireError>)[s.name] ?? SurewireError)(s.code, ''), s);
 
 /**
  * Shares one client between the tabs of an origin: pass it as the `share` option, with the same `name` in
@@ -84,7 +84,7 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
   const me = Math.random();
   const bc = new BroadcastChannel(lock);
   const { connection: conn, set, emit } = connection();
-  const ev = emitter();
+  const { emit: tell, ...ev } = emitter();
   const { queue, reliable: r } = options;
   const storage = queue ? queue.storage : undefined;
   const delivered = r?.delivered;
@@ -110,11 +110,11 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
   // From the leader to every tab, this one included. A tab that closed has closed its channel: the replies its
   // client still gives (rejections, as it closes) stay here, and the next leader tells the others.
   const out = (m: Msg): void => (closed || post(m), hear(m));
-  const settle = (k: number): Partial<Pending> => {
-    const q = reqs.get(k) ?? [];
-    clearTimeout(q[2]);
-    reqs.delete(k);
-    return q;
+  // Settles a request: rejects it with `e` if given, else resolves it with `v`. A reply to a request that timed
+  // out here finds nothing to settle.
+  const settle = (k: number, e?: unknown, v?: unknown): void => {
+    const q = reqs.get(k);
+    if (q) reqs.delete(k), clearTimeout(q[2]), e ? q[1](e) : q[0](v as never);
   };
   const dropped = (a: unknown[]): void => void emit('drop', { message: { event: a[0] as string, args: a.slice(1) }, reason: 'closed' } as never);
 
@@ -138,8 +138,9 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
   const serve = ([, f, , k, e, a, ms]: Msg): unknown => {
     // Taken: acknowledged after the microtasks that store what the call changed (queued by the call, so after
     // this one, which queues the acknowledgement behind them), so that a tab forgets a call only once the state
-    // that holds it has gone to every tab.
-    (acks ??= (queueMicrotask(() => queueMicrotask(() => (out(['k', me, , , acks]), (acks = undefined)))), {}))[f!] = k!;
+    // that holds it has gone to every tab. The message carries the calls taken so far; its last field, unused,
+    // unsets `acks` for the next ones (after the field before it has read them).
+    (acks ??= (queueMicrotask(() => queueMicrotask(() => out(['k', me, , , acks, (acks = undefined)]))), {}))[f!] = k!;
     // A drop of the frame this call makes goes to the tab that made the call.
     cur = f;
     // A method of the client, `request` with its timeout, or `delivered` of the app's reliable().
@@ -155,14 +156,16 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
 
   const hear = (m: Msg): void => {
     const [t, l, to, k, x, y, z] = m;
-    if (hub && t == 'J') announce();
-    if (hub && t == 'c' && to == me)
-      try {
-        serve(m);
-      } catch (e) {
-        // The client threw (a message it cannot encode): the `error` event of the tab that sent it tells.
-        out(['v', me, l, , 'error', ser(e)]);
-      }
+    if (hub) {
+      if (t == 'J') announce();
+      if (t == 'c' && to == me)
+        try {
+          serve(m);
+        } catch (e) {
+          // The client threw (a message it cannot encode): the `error` event of the tab that sent it tells.
+          out(['v', me, l, , 'error', ser(e)]);
+        }
+    }
     // A closed tab hears nothing more: its channel is closed and its leader unset.
     if (t == 'L' && z && l != leader) adopt(l!);
     if (l != leader || (to && to != me)) return;
@@ -170,22 +173,17 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
       Object.assign(kept, y);
       if (x) set(x as ConnectionSnapshot);
     }
-    if (t == 'e') ev.emit(x as string, ...(y as []));
+    if (t == 'e') tell(x as string, ...(y as []));
     if (t == 'v') emit(x as 'open', (x == 'error' ? revive(y as SurewireError) : y) as never);
     if (t == 'k') for (const [i] of pend) if (i <= (x as Record<string, number>)[me]!) pend.delete(i);
-    if (t == 'R') {
-      // A reply to a request that timed out here finds nothing to settle.
-      const q = settle(k!);
-      if (y) q[1]?.(revive(y as SurewireError));
-      else q[0]?.(x as never);
-    }
+    if (t == 'R') settle(k!, y && revive(y as SurewireError), x);
   };
 
   // A new leader: the requests the old one took are lost with it; what it did not take goes to the new one.
   const adopt = (l: number): void => {
     leader = l;
     o.onRole?.(l == me ? 'leader' : 'follower');
-    for (const [k] of reqs) if (!pend.has(k)) settle(k)[1]!(new ClosedError('closed', 'the leading tab left before a reply'));
+    for (const [k] of reqs) if (!pend.has(k)) settle(k, new ClosedError('closed', 'the leading tab left before a reply'));
     for (const [k, m] of [...pend]) pend.delete(k), route(m);
   };
   const announce = (): void => out(['L', me, , , hub!.connection.getSnapshot(), kept, 1]);
@@ -215,7 +213,7 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
               // socket.io's ack function stays with the leading tab. Arguments that are not an array, or that
               // cannot be cloned, throw here: the client reports a frame it could not decode.
               post(['e', me, , , p.event, p.args.filter((x) => typeof x != 'function')]);
-              ev.emit(p.event, ...p.args);
+              tell(p.event, ...p.args);
             }
             return p;
           },
@@ -267,7 +265,7 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
     new Promise((res, rej) => {
       if (closed) return rej(new ClosedError('closed', 'the client was closed'));
       const k = ++n;
-      reqs.set(k, [res, rej, ms ? setTimeout(() => settle(k)[1]!(new TimeoutError('timeout', `no reply to "${a[0]}" within ${ms} ms`)), ms) : undefined]);
+      reqs.set(k, [res, rej, ms ? setTimeout(() => settle(k, new TimeoutError('timeout', `no reply to "${a[0]}" within ${ms} ms`)), ms) : undefined]);
       // Arguments that cannot cross tabs throw here, which rejects; the timer then forgets the request.
       call(e, a, ms, k);
     });
@@ -293,9 +291,7 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
 
   return {
     connection: conn,
-    on: ev.on,
-    once: ev.once,
-    off: ev.off,
+    ...ev,
     send: (...a: unknown[]) => (closed ? (dropped(a), 'dropped') : call('send', a)),
     request: request(options.requestTimeout ?? 10000), // the client's default
     timeout(ms: number) {
@@ -309,7 +305,7 @@ function share(lock: string, locks: LockManager, url: Provider<string | URL>, op
       const was = conn.state;
       // What went to a leader still goes out; what waited for one is dropped.
       for (const [, m] of pend) if (m[4] == 'send' && m[2] == null) dropped(m[5] as []);
-      for (const [k] of reqs) settle(k)[1]!(new ClosedError('closed', 'the client was closed'));
+      for (const [k] of reqs) settle(k, new ClosedError('closed', 'the client was closed'));
       closed = true;
       set({ state: 'closed', reason: 'close()', retryAt: null });
       if (was != 'idle' && was != 'closed') emit('close', { code, reason, willReconnect: false });
