@@ -3,9 +3,11 @@
 // carries through two processes. Standalone (after `npm run build`; needs /usr/bin/redis-server or
 // REDIS_SERVER; ~1 min):
 //
-//   node bench/redis.mjs [--rounds N] [--clients N] [--messages N] [--profile DIR]
+//   node bench/redis.mjs [--rounds N] [--clients N] [--messages N] [--profile DIR] [--json FILE]
 //
 // --profile DIR writes a CPU profile of every server process into DIR (node --cpu-prof).
+// --json FILE writes the measures of every round there (bench/run.mjs puts them in bench/RESULTS.md and
+// bench/results.json, with the ≥ 0.7 × target: lib/redis-report.mjs).
 //
 // Cases, each in fresh server processes (bench/lib/redis-node.mjs), rounds taking turns, medians printed:
 //   memory, 1 process   reliable echo on the memory store: every client message is sent back with
@@ -18,7 +20,7 @@
 // in all (the scripts' own calls included), per message handled (one client → server message and the
 // server → client message it causes count as one).
 import { fork, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -26,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { Redis } from 'ioredis';
 import { Surewire, reliable } from '../dist/surewire.mjs';
+import { redisMarkdown } from './lib/redis-report.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -34,6 +37,7 @@ const ROUNDS = arg('--rounds', 3);
 const CLIENTS = arg('--clients', 10);
 const MESSAGES = arg('--messages', 3000); // per client
 const PROFILE = argv.includes('--profile') ? resolve(argv[argv.indexOf('--profile') + 1]) : undefined;
+const JSON_FILE = argv.includes('--json') ? resolve(argv[argv.indexOf('--json') + 1]) : undefined;
 
 const freePort = () =>
   new Promise((ok, fail) => {
@@ -145,8 +149,6 @@ async function redisCpu(admin) {
   return (get('used_cpu_user') + get('used_cpu_sys')) * 1000;
 }
 
-const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-
 const redis = await startRedis();
 const admin = new Redis(redis.url);
 const cases = [
@@ -181,25 +183,16 @@ try {
       await admin.flushall();
     }
   }
-  const memory = median(results.get(cases[0].name).rates);
-  console.log(`\nreliable delivery on Redis: ${CLIENTS} clients × ${MESSAGES} messages, ${ROUNDS} rounds (medians; node ${process.version})\n`);
-  console.log('| case | messages/s | × memory | server CPU µs / message | Redis CPU µs / message | Redis commands sent / message | run by Redis / message |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
-  for (const c of cases) {
-    const r = results.get(c.name);
-    const rate = median(r.rates);
-    const redisCol = c.mode == 'redis' ? [median(r.sent).toFixed(2), median(r.all).toFixed(2), median(r.redisCpu).toFixed(1)] : ['–', '–', '–'];
-    console.log(`| ${c.name} | ${Math.round(rate).toLocaleString('en')} | ${(rate / memory).toFixed(2)} | ${median(r.cpu).toFixed(1)} | ${redisCol[2]} | ${redisCol[0]} | ${redisCol[1]} |`);
-  }
-  // Every round's ratio, so that the spread on a noisy machine shows (rounds take turns: same conditions, roughly).
-  console.log('');
-  for (const c of cases.slice(1)) {
-    const r = results.get(c.name);
-    const ratios = r.rates.map((x, i) => x / results.get(cases[0].name).rates[i]);
-    const per = (n) => (n / (CLIENTS * MESSAGES)).toFixed(3);
-    const names = Object.keys(r.byName.at(-1)).sort();
-    console.log(`${c.name}: × memory per round ${ratios.map((x) => x.toFixed(2)).join(', ')}; commands sent per message (last round): ${names.map((n) => `${n} ${per(r.byName.at(-1)[n])}`).join(', ')}`);
-  }
+  const data = {
+    date: new Date().toISOString(),
+    node: process.version,
+    rounds: ROUNDS,
+    clients: CLIENTS,
+    messages: MESSAGES,
+    cases: cases.map((c) => ({ ...c, ...results.get(c.name) })),
+  };
+  console.log(`\n${redisMarkdown(data)}`);
+  if (JSON_FILE) writeFileSync(JSON_FILE, JSON.stringify(data, null, 1) + '\n');
 } finally {
   admin.disconnect();
   redis.stop();

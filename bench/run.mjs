@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // surewire's benchmark, in real Chromium, against raw WebSocket and the libraries users would pick instead.
 //
-//   npm run bench                 full run, 5 rounds (~7–9 min on 2 cores, budgeted to stay under 10):
+//   npm run bench                 full run, 5 rounds (~7–9 min on 2 cores, budgeted to stay under 10), then
+//                                 bench/redis.mjs (3 rounds, ~2 min, when redis-server is installed):
 //                                 writes bench/RESULTS.md, bench/results.svg, bench/results.json
-//   npm run bench -- --quick      ~1 min, fewer messages and rounds; prints only (add --write to write the files)
+//   npm run bench -- --quick      ~1 min, fewer messages and rounds (bench/redis.mjs: 1 round); prints only
+//                                 (add --write to write the files)
 //   npm run bench -- --strict     exit 1 when a target is missed (otherwise the bench exits 0: it measures)
 //   other flags: --rounds N, --profile (CPU-profile even when every speed target is met, or in a quick run),
 //                --no-profile
@@ -14,7 +16,7 @@
 // round; numbers are medians over rounds with their spread, and ratios are taken against raw WebSocket within
 // the same round before the median is taken.
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -28,6 +30,7 @@ import { spawnServers } from './lib/spawn.mjs';
 import { profileContenders } from './lib/profile.mjs';
 import { CdpPage, debuggingPort } from './lib/cdp.mjs';
 import { renderMarkdown, readNotes } from './lib/report.mjs';
+import { redisTarget } from './lib/redis-report.mjs';
 import { breakdownFile, literalsCost } from './lib/size-breakdown.mjs';
 import { renderChart } from './chart.mjs';
 
@@ -536,11 +539,18 @@ async function main() {
       sizeWhy = files && { cdn: files, literals: { cdn: await literalsCost(await readFile(cdn, 'utf8')), core: await literalsCost(core) } };
     }
 
+    // ---- reliable delivery on Redis (bench/redis.mjs), alone on the machine: the browser and servers closed --
+    const serverStats = await servers.stats();
+    await browser.close().catch(() => {});
+    await servers.close().catch(() => {});
+    const redis = await redisBench(opts, log);
+    if (redis.data) targets.push(redisTarget(redis.data));
+
     // ---- report ----------------------------------------------------------------------------------------
     console.log('');
     for (const t of targets) console.log(`bench: ${t.ok ? 'PASS' : 'FAIL'} ${t.name}: ${t.value} (${t.detail})`);
     if (pageErrors.length) for (const e of pageErrors.slice(0, 20)) console.log(`bench: page error: ${e}`);
-    const serverStats = await servers.stats();
+    if (redis.error) console.log(`bench: bench/redis.mjs: ${redis.error}`);
     if (serverStats.errors.length) for (const e of serverStats.errors.slice(0, 20)) console.log(`bench: server error: ${e}`);
     const met = targets.filter((t) => t.ok);
     const missed = targets.filter((t) => !t.ok);
@@ -562,6 +572,7 @@ async function main() {
       spec: SPEC,
       profiles,
       sizeWhy,
+      redis,
       pageErrors,
       serverErrors: serverStats.errors,
     };
@@ -576,22 +587,39 @@ async function main() {
     }
     console.log(`bench: ${opts.mode} run took ${runtime.toFixed(0)} s`);
     console.log(`targets: ${met.length} met, ${missed.length} missed${missed.length ? ` (${missed.map((t) => t.key).join(', ')})` : ''}`);
-    return opts.strict && (missed.length || pageErrors.length) ? 1 : 0;
+    return opts.strict && (missed.length || pageErrors.length || redis.error) ? 1 : 0;
   } finally {
     await browser.close().catch(() => {});
     await servers.close().catch(() => {});
   }
 }
 
-// Then reliable delivery on Redis (bench/redis.mjs: printed, not written), when redis-server is installed.
-const redisBench = () =>
-  existsSync(process.env.REDIS_SERVER ?? '/usr/bin/redis-server')
-    ? new Promise((done) => spawn(process.execPath, [resolve(HERE, 'redis.mjs'), ...(process.argv.includes('--quick') ? ['--rounds', '1'] : [])], { stdio: 'inherit' }).on('exit', done))
-    : console.log('bench: no redis-server: bench/redis.mjs skipped');
+/**
+ * Runs bench/redis.mjs (3 rounds; 1 in a quick run), its output shown as it goes. Resolves with `{ data }`
+ * (what it wrote with --json: lib/redis-report.mjs renders it), or `{ skipped }` / `{ error }`.
+ */
+async function redisBench(opts, log) {
+  const server = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
+  if (!existsSync(server)) {
+    log(`bench: no redis-server at ${server} (set REDIS_SERVER): bench/redis.mjs skipped`);
+    return { skipped: `no redis-server at ${server}` };
+  }
+  log(`bench: reliable delivery on Redis (bench/redis.mjs, ${opts.mode == 'quick' ? '1 round' : '3 rounds'})`);
+  const dir = mkdtempSync(resolve(os.tmpdir(), 'surewire-bench-'));
+  const file = resolve(dir, 'redis.json');
+  try {
+    const code = await new Promise((done) =>
+      spawn(process.execPath, [resolve(HERE, 'redis.mjs'), ...(opts.mode == 'quick' ? ['--rounds', '1'] : []), '--json', file], { stdio: 'inherit' }).on('exit', done),
+    );
+    if (code !== 0 || !existsSync(file)) return { error: `exited with ${code} (its output is above)` };
+    return { data: JSON.parse(readFileSync(file, 'utf8')) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 main().then(
-  async (code) => {
-    if (code != 2 && !process.argv.some((a) => a == '--help' || a == '-h')) await redisBench();
+  (code) => {
     process.exitCode = code;
   },
   (err) => {

@@ -1,6 +1,7 @@
 // bench/RESULTS.md from a run's results (see run.mjs for the shape). Everything is generated, except the
 // hand-written notes between the NOTES markers, which are carried over from the previous RESULTS.md.
 import { existsSync, readFileSync } from 'node:fs';
+import { REDIS_TARGET, redisMarkdown } from './redis-report.mjs';
 
 export const NOTES_START = '<!-- notes:start (hand-written; kept when the bench rewrites this file) -->';
 export const NOTES_END = '<!-- notes:end -->';
@@ -126,6 +127,25 @@ export function renderMarkdown(res, notes, { brief = false } = {}) {
         `plain surewire's backlog ÷ its burst ${r(bt.flush)}; surewire over socket.io ÷ socket.io-client, throughput ${r(bt.ioThroughput)}, p50 ${r(bt.ioP50)}, burst ${r(bt.ioBurst)}.`,
       '',
     );
+  }
+
+  // ---- Redis (bench/redis.mjs, run after the browser measures; it prints the same table itself)
+  if (res.redis && !brief) {
+    p('## Reliable delivery on Redis', '');
+    if (res.redis.data) {
+      const d = res.redis.data;
+      p(
+        `\`bench/redis.mjs\`, run after the measures above with the browser and their servers closed: reliable echo (every client message sent back with \`server.send\`) on \`memoryStore\` and on \`redisStore\` in one process, ` +
+          `and a relay through two processes on one Redis (what a client sends on one reaches its partner's session, held by the other). ${fmt(d.clients)} surewire clients (ws, \`reliable()\`) × ${fmt(d.messages)} messages, all at once; ` +
+          `each case in fresh server processes, rounds taking turns in a rotated order. "× memory" is the median of the per-round ratios; the target (≥ ${REDIS_TARGET} ×, in the targets above) is the one-process echo's. ` +
+          "CPU per message is the server processes' own (clients and Redis not included), steadier than the rates on a shared machine. More in [docs/redis.md](../docs/redis.md).",
+        '',
+        redisMarkdown(d),
+        '',
+      );
+    } else {
+      p(`Not measured: ${res.redis.skipped ?? `bench/redis.mjs failed (${res.redis.error})`}.`, '');
+    }
   }
 
   // ---- latency
