@@ -96,11 +96,18 @@ export interface RedisStore extends Store {
    * or another process's claim on it is still live (the connection is closed with 1013, the client resends).
    */
   accept(id: string, seq: number): Promise<boolean>;
+  /**
+   * `accept` by batch (`Store.acceptBatched`): the calls of a session in one tick get one promise, resolved with
+   * their answers in order (`true`, `false`, or the error `accept` would reject with).
+   */
+  acceptBatched(id: string, seq: number): Promise<readonly (boolean | SurewireError)[]>;
   /** Commits `seq` as handed over; sent with the session's next call (one tick later at most). Resolves once stored. */
   handled(id: string, seq: number): Promise<void>;
   /** The ms after an `accept` call during which the helper may hand the message over: `lease` less a tenth. */
   readonly lease: number;
   append(id: string, event: string, args: unknown[]): Promise<number>;
+  /** `append` by batch (`Store.appendBatched`): the calls of a session in one tick get one promise, resolved with their offsets in order. */
+  appendBatched(id: string, event: string, args: unknown[]): Promise<readonly number[]>;
   release(id: string, settled: boolean): Promise<void>;
   /** Trims the history up to `offset` with the session's next append or read, or alone within a second: at once, no promise. */
   trim(id: string, offset: number): void;
@@ -246,12 +253,18 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
   let closed = false;
 
   // The accepts and appends of one tick, per session, go out as one script call each: a burst of messages
-  // costs one command (and shares one round trip with every other session's), not one per message.
-  // Each waiter is settled with its final answer: one promise per message, not a chain.
-  type Waiter<T> = { resolve: (v: T) => void; reject: (e: unknown) => void };
+  // costs one command (and shares one round trip with every other session's), not one per message. The calls
+  // of a batch share one promise, resolved with every answer (`acceptBatched`, `appendBatched`): no promise per message.
+  type Batch<T> = { args: string[]; promise: Promise<T[]>; resolve: (v: T[]) => void; reject: (e: unknown) => void };
+  const batch = <T>(): Batch<T> => {
+    let resolve!: (v: T[]) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<T[]>((ok, fail) => ((resolve = ok), (reject = fail)));
+    return { args: [], promise, resolve, reject };
+  };
   type Commit = { n: number; promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void };
-  const accepts = new Map<string, { prev: string; args: string[]; waiters: Waiter<boolean>[] }>();
-  const appends = new Map<string, { args: string[]; waiters: Waiter<number>[] }>();
+  const accepts = new Map<string, Batch<boolean | SurewireError> & { prev: string }>();
+  const appends = new Map<string, Batch<number>>();
   let flushing = false;
   const later = (): void => {
     if (!flushing) (flushing = true), process.nextTick(flush);
@@ -292,21 +305,22 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
     const now = Date.now();
     for (const [id, b] of accepts) {
       const c = takeCommit(id);
-      const p = queue('claiming messages', scripts.accept, [rec(id), all], [keep, now, id, b.prev, token, epochs.get(id) ?? '', lease, c ? c.n : '', ...b.args]);
+      const { args } = b;
+      const p = queue('claiming messages', scripts.accept, [rec(id), all], [keep, now, id, b.prev, token, epochs.get(id) ?? '', lease, c ? c.n : '', args.join(' ')]);
       commitWith(c, p);
       p.then(
         (r) => {
-          const out = r as number[];
-          const { args, waiters } = b;
-          for (let i = 0; i < waiters.length; i++) {
-            const v = Number(out[i]);
-            if (v == 1) waiters[i]!.resolve(true);
-            else if (v == 0) waiters[i]!.resolve(false);
-            else waiters[i]!.reject(refused(id, args[i]!, v == -2, Number(out[out.length - 1])));
+          // One character per number, then the ms left of a lease that makes them busy (scripts.ts: ACCEPT).
+          const out = String(r);
+          const answers: (boolean | SurewireError)[] = [];
+          for (let i = 0; i < args.length; i++) {
+            const v = out[i];
+            answers.push(v == '1' ? true : v == '0' ? false : refused(id, args[i]!, v == 'b', Number(out.slice(out.indexOf(' ') + 1))));
           }
-          if (Number(out[waiters.length - 1]) != 1 && last.get(id) == args[args.length - 1]) last.delete(id);
+          if (out[args.length - 1] != '1' && last.get(id) == args[args.length - 1]) last.delete(id);
+          b.resolve(answers);
         },
-        (e: unknown) => b.waiters.forEach((w) => w.reject(e)),
+        b.reject,
       );
     }
     accepts.clear();
@@ -314,15 +328,15 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
     for (const [id, c] of commits) commitWith(c, queue('committing messages', scripts.accept, [rec(id), all], [keep, now, id, '*', token, '', lease, c.n]));
     commits.clear();
     for (const [id, b] of appends)
-      queue('appending messages', scripts.append, [rec(id), hist(id), all], [history, ttl, keep, now, id, token, channel, max, takeTrim(id), ...b.args]).then(
+      queue('appending messages', scripts.append, [rec(id), hist(id), all], [history, ttl, keep, now, id, token, channel, max, takeTrim(id), b.args.join('\n')]).then(
         (r) => {
           const first = Number(r);
-          if (first < 0) {
-            const e = new SurewireError('store', `redisStore: no room for session ${id}: all ${max} sessions are in use (raise \`sessions\`)`);
-            b.waiters.forEach((w) => w.reject(e));
-          } else b.waiters.forEach((w, i) => w.resolve(first + i));
+          if (first < 0) return b.reject(new SurewireError('store', `redisStore: no room for session ${id}: all ${max} sessions are in use (raise \`sessions\`)`));
+          const offsets: number[] = [];
+          for (let i = 0; i < b.args.length; i++) offsets.push(first + i);
+          b.resolve(offsets);
         },
-        (e: unknown) => b.waiters.forEach((w) => w.reject(e)),
+        b.reject,
       );
     appends.clear();
     const batch = ops;
@@ -440,6 +454,29 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
     }));
   };
 
+  function acceptBatched(id: string, seq: number): Promise<(boolean | SurewireError)[]> {
+    let b = accepts.get(id);
+    if (!b) accepts.set(id, (b = { ...batch<boolean | SurewireError>(), prev: last.get(id) ?? '*' })), later();
+    const n = String(seq);
+    // The next accept of this session (pipelined behind this one) expects this one to have stored.
+    last.set(id, n);
+    b.args.push(n);
+    return b.promise;
+  }
+  /** Throws (for this call alone) when the arguments cannot be stored as JSON. */
+  function appendBatched(id: string, event: string, args: unknown[]): Promise<number[]> {
+    let m: string;
+    try {
+      m = JSON.stringify([event, ...args]);
+    } catch (e) {
+      throw new SurewireError('encode', `redisStore: the arguments of "${event}" cannot be stored as JSON (${(e as Error).message}): send plain data`, e);
+    }
+    let b = appends.get(id);
+    if (!b) appends.set(id, (b = batch<number>())), later();
+    b.args.push(m);
+    return b.promise;
+  }
+
   return {
     pipelined: true,
     async open(id, principal, create) {
@@ -477,14 +514,14 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
         return p;
       });
     },
+    acceptBatched,
     accept(id, seq) {
-      let b = accepts.get(id);
-      if (!b) accepts.set(id, (b = { prev: last.get(id) ?? '*', args: [], waiters: [] })), later();
-      const n = String(seq);
-      // The next accept of this session (pipelined behind this one) expects this one to have stored.
-      last.set(id, n);
-      b.args.push(n);
-      return new Promise<boolean>((resolve, reject) => b.waiters.push({ resolve, reject }));
+      const i = accepts.get(id)?.args.length ?? 0;
+      return acceptBatched(id, seq).then((answers) => {
+        const a = answers[i]!;
+        if (a instanceof Error) throw a;
+        return a;
+      });
     },
     lease: lease - Math.ceil(lease / 10),
     handled(id, seq) {
@@ -498,17 +535,14 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
       c.n = Math.max(c.n, seq);
       return c.promise;
     },
+    appendBatched,
     append(id, event, args) {
-      let m: string;
+      const i = appends.get(id)?.args.length ?? 0;
       try {
-        m = JSON.stringify([event, ...args]);
+        return appendBatched(id, event, args).then((offsets) => offsets[i]!);
       } catch (e) {
-        return Promise.reject(new SurewireError('encode', `redisStore: the arguments of "${event}" cannot be stored as JSON (${(e as Error).message}): send plain data`, e));
+        return Promise.reject(e);
       }
-      let b = appends.get(id);
-      if (!b) appends.set(id, (b = { args: [], waiters: [] })), later();
-      b.args.push(m);
-      return new Promise<number>((resolve, reject) => b.waiters.push({ resolve, reject }));
     },
     async since(id, offset) {
       const r = await call('reading the history', () => scripts.since.run(client, [rec(id), hist(id)], [offset, takeTrim(id)]));

@@ -58,6 +58,9 @@ const promised = <T>(fn: () => T | PromiseLike<T>): Promise<T> => {
   }
 };
 
+/** The `stored` of a message whose accept failed at once (its `state` says so). */
+const DONE: PromiseLike<unknown> = Promise.resolve();
+
 const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | undefined)?.then == 'function';
 
 const isCount = (n: unknown, min: number): n is number => Number.isSafeInteger(n) && (n as number) >= min;
@@ -131,23 +134,49 @@ export class Conn {
 }
 
 /**
- * `stored`: the store's answer to its `accept`, when it went out ahead of its turn (a pipelined store);
- * `answer`: that answer once it has come (`[true, value]`, or `[false, error]`), so that the inbox goes on
- * through a burst whose answers came together without a promise per message; `deadline`: with a store
- * that claims (`Store.lease`), until when (`performance.now()`) it may be handed over.
+ * A client message in its session's inbox. `stored`: settles once the store has answered its `accept`, when
+ * that went out ahead of its turn or through `Store.acceptBatched` (a pipelined store); `state` and `value`:
+ * that answer once it has come (1 and the value, or 2 and the error), so that the inbox goes on through a
+ * burst whose answers came together without a promise per message; `deadline`: with a store that claims
+ * (`Store.lease`), until when (`performance.now()`) it may be handed over.
  */
-type Task =
-  | { conn: Conn; hello: true }
-  | {
-      conn: Conn;
-      hello?: false;
-      n: number;
-      event: string;
-      args: unknown[];
-      stored?: Promise<void | boolean>;
-      answer?: [true, void | boolean] | [false, unknown];
-      deadline?: number | undefined;
-    };
+interface Msg {
+  conn: Conn;
+  hello?: false;
+  n: number;
+  event: string;
+  args: unknown[];
+  stored: PromiseLike<unknown> | undefined;
+  state: 0 | 1 | 2;
+  value: unknown;
+  deadline: number | undefined;
+}
+
+type Task = { conn: Conn; hello: true } | Msg;
+
+/** The `Store.acceptBatched` calls of a session answered by one promise, in the order of the calls. */
+interface Claims {
+  promise: PromiseLike<readonly (void | boolean | Error)[]>;
+  tasks: Msg[];
+}
+
+/** A `server.send` through `Store.appendBatched`, until its message is delivered (or not). */
+interface Sent {
+  event: string;
+  args: unknown[];
+  resolve: (offset: number) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Consecutive sends of a session answered by one `Store.appendBatched` promise, delivered together in their turn
+ * on the session's outgoing queue. `start`: the index of the first of them in the promise's answer.
+ */
+interface Sends {
+  promise: PromiseLike<readonly number[]>;
+  start: number;
+  items: Sent[];
+}
 
 /** The in-process state of a session: its serial queues, and a cache of the store's sequence number. */
 export interface Session {
@@ -184,6 +213,12 @@ export interface Session {
   takeovers: Bucket | undefined;
   /** The last promise `Store.handled` answered: a store that batches commits answers many calls with one. */
   committing: PromiseLike<unknown> | undefined;
+  /** The last batch of `Store.acceptBatched` calls. */
+  claims: Claims | undefined;
+  /** The last promise `Store.appendBatched` answered, and how many calls it answers so far. */
+  appended: { promise: PromiseLike<readonly number[]>; count: number } | undefined;
+  /** The sends that join the last work on the outgoing queue, while nothing else was queued after them. */
+  sends: Sends | undefined;
 }
 
 export class Engine {
@@ -322,7 +357,7 @@ export class Engine {
       if (!isCount(n, 1)) return this.close(conn, V, 'malformed $m: the sequence number must be a safe integer >= 1');
       if (typeof name != 'string' || !name || name[0] == '$') return this.close(conn, V, 'malformed $m: bad event name');
       if (++conn.pending > this.#o.maxPending) return this.close(conn, T, 'flood: too many messages awaiting the store');
-      this.#enqueue(s, { conn, n, event: name, args: args.slice(2) });
+      this.#enqueue(s, { conn, n, event: name, args: args.slice(2), stored: undefined, state: 0, value: undefined, deadline: undefined });
     } else if (event == '$ack') {
       const [n] = args;
       if (!isCount(n, 0)) return this.close(conn, V, 'malformed $ack: the offset must be a safe integer >= 0');
@@ -391,6 +426,7 @@ export class Engine {
     s ??= this.#session(id);
     const { store } = this.#o;
     let r: number | Promise<number>;
+    if (store.pipelined && store.appendBatched) return this.#sendBatched(s, event, args);
     if (store.pipelined) {
       // The append goes out now, not one round trip after the one before; deliveries keep their order.
       const offset = promised(() => store.append(id, event, args));
@@ -407,6 +443,69 @@ export class Engine {
       return Promise.reject(e);
     }
     return isThenable(r) ? r : Promise.resolve(r);
+  }
+
+  /**
+   * `send` on a store that answers appends by batch (`Store.appendBatched`): the sends of one batch wait on the
+   * session's outgoing queue as one piece of work, with one reaction to the store's answer, not a chain of
+   * promises per message. The append goes out now; the delivery waits for earlier outgoing work.
+   */
+  #sendBatched(s: Session, event: string, args: unknown[]): Promise<number> {
+    let p: PromiseLike<readonly number[]>;
+    try {
+      p = this.#o.store.appendBatched!(s.id, event, args);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    let batch = s.appended;
+    if (batch?.promise !== p) {
+      s.appended = batch = { promise: p, count: 0 };
+      // Observed at once: its failure rejects the sends of the batch in their turn, also when earlier work delays that.
+      p.then(undefined, () => {});
+    }
+    const index = batch.count++;
+    let g = s.sends;
+    if (g?.promise !== p) {
+      const group: Sends = { promise: p, start: index, items: [] };
+      const failed = (e: unknown): void => {
+        for (const m of group.items) m.reject(e);
+      };
+      // Joined by the sends that get the same promise, until other work is queued after it (`#out` closes it).
+      this.#out(s, () => Promise.resolve(p).then((offsets) => this.#deliver(s, group, offsets, 0), failed));
+      s.sends = g = group;
+    }
+    const sends = g;
+    return new Promise<number>((resolve, reject) => void sends.items.push({ event, args, resolve, reject }));
+  }
+
+  /** Delivers a batch's messages from the `from`th on, in order, each send resolved once its message is out. */
+  #deliver(s: Session, g: Sends, offsets: readonly number[], from: number): void | Promise<void> {
+    const { items, start } = g;
+    for (let i = from; i < items.length; i++) {
+      const m = items[i]!;
+      const offset = offsets[start + i];
+      if (offset === undefined) {
+        m.reject(new SurewireError('store', `the store's appendBatched answered ${offsets.length} offsets for ${start + items.length} calls: message ${i} of session ${s.id} was not stored (a bug of the store)`));
+        continue;
+      }
+      let r;
+      try {
+        r = this.#appended(s, offset, m.event, m.args);
+      } catch (e) {
+        m.reject(e);
+        continue;
+      }
+      if (typeof r == 'number') {
+        m.resolve(r);
+        continue;
+      }
+      // A catch-up from the store first (another process appended): the rest of the batch after it.
+      const next = (): void | Promise<void> => this.#deliver(s, g, offsets, i + 1);
+      return r.then(
+        (o) => (m.resolve(o), next()),
+        (e: unknown) => (m.reject(e), next()),
+      );
+    }
   }
 
   /** A message is appended: delivers it if the session is live here. A promise only when a catch-up needs the store. */
@@ -516,6 +615,9 @@ export class Engine {
         told: 0,
         takeovers: undefined,
         committing: undefined,
+        claims: undefined,
+        appended: undefined,
+        sends: undefined,
         behind: false,
         issued: null,
         ahead: 0,
@@ -563,6 +665,8 @@ export class Engine {
    * answered at once) is returned as is, without a promise; `fn` throwing then throws here.
    */
   #out<T>(s: Session, fn: () => T | Promise<T>): T | Promise<T> {
+    // Sends batched later go after this work, not with those before it.
+    s.sends = undefined;
     if (s.outCount++) return this.#outTail(s, s.out.then(fn));
     let r: T | Promise<T>;
     try {
@@ -635,15 +739,58 @@ export class Engine {
       if (base !== null && t.n > base + MAX_SEQ_JUMP) return;
       s.ahead = i + 1;
       if (t.stored || !t.conn.live || t.conn.closed || (s.issued != null && t.n <= s.issued)) continue;
-      s.issued = t.n;
-      t.deadline = this.#deadline();
-      t.stored = promised(() => this.#o.store.accept(s.id, t.n));
-      // Its failure is handled in its turn.
-      t.stored.then(
-        (ok) => void (t.answer = [true, ok]),
-        (e: unknown) => void (t.answer = [false, e]),
+      this.#issue(s, t);
+    }
+  }
+
+  /**
+   * Sends the `accept` of a message (a pipelined store), ahead of its turn or in it; its answer lands on the
+   * task (`state`, `value`) and its failure is handled in its turn. With `Store.acceptBatched`, one reaction
+   * answers every task of a batch.
+   */
+  #issue(s: Session, t: Msg): void {
+    const { store } = this.#o;
+    s.issued = t.n;
+    t.deadline = this.#deadline();
+    if (!store.acceptBatched) {
+      const p = (t.stored = promised(() => store.accept(s.id, t.n)));
+      p.then(
+        (ok) => void ((t.state = 1), (t.value = ok)),
+        (e: unknown) => void ((t.state = 2), (t.value = e)),
+      );
+      return;
+    }
+    let p: PromiseLike<readonly (void | boolean | Error)[]>;
+    try {
+      p = store.acceptBatched(s.id, t.n);
+    } catch (e) {
+      t.state = 2;
+      t.value = e;
+      t.stored = DONE;
+      return;
+    }
+    let b = s.claims;
+    if (b?.promise !== p) {
+      const tasks: Msg[] = [];
+      s.claims = b = { promise: p, tasks };
+      p.then(
+        (answers) => {
+          for (let i = 0; i < tasks.length; i++) {
+            const x = tasks[i]!;
+            const v = answers[i];
+            if (i >= answers.length)
+              (x.state = 2), (x.value = new SurewireError('store', `the store's acceptBatched answered ${answers.length} numbers for ${tasks.length} calls: message ${x.n} of session ${s.id} was not stored (a bug of the store)`));
+            else if (v instanceof Error) (x.state = 2), (x.value = v);
+            else (x.state = 1), (x.value = v);
+          }
+        },
+        (e: unknown) => {
+          for (const x of tasks) (x.state = 2), (x.value = e);
+        },
       );
     }
+    b.tasks.push(t);
+    t.stored = p;
   }
 
   /**
@@ -770,7 +917,7 @@ export class Engine {
 
   // Returns a promise only when the store or the handler did: a synchronous store and handler take a burst
   // of messages in one go, without a microtask per message.
-  #message(s: Session, conn: Conn, t: Task & { hello?: false }): void | Promise<void> {
+  #message(s: Session, conn: Conn, t: Msg): void | Promise<void> {
     const { n } = t;
     if (!t.stored && s.seq != null && n <= s.seq) {
       // Seen already (a resend): dropped, and acknowledged again.
@@ -785,14 +932,27 @@ export class Engine {
     // Stored first, then handed to the app: a store failure leaves the handler uncalled and the client resends.
     // (One that went out ahead of its turn was checked against the numbers that went out before it.)
     // An answer that came already is taken at once: the rest of a burst answered together follows without a promise.
-    const a = t.answer;
-    if (a) {
-      if (!a[0]) throw a[1];
-      return this.#stored(s, conn, t, a[1]);
+    if (t.state) return this.#answered(s, conn, t);
+    if (!t.stored) {
+      const { store } = this.#o;
+      if (store.pipelined) {
+        this.#issue(s, t);
+        if (t.state) return this.#answered(s, conn, t);
+      } else {
+        s.issued = n;
+        t.deadline = this.#deadline();
+        const stored = store.accept(s.id, n);
+        return isThenable(stored) ? Promise.resolve(stored).then((ok) => this.#stored(s, conn, t, ok)) : this.#stored(s, conn, t, stored);
+      }
     }
-    if (!t.stored) (s.issued = n), (t.deadline = this.#deadline());
-    const stored = t.stored ?? this.#o.store.accept(s.id, n);
-    return isThenable(stored) ? Promise.resolve(stored).then((ok) => this.#stored(s, conn, t, ok)) : this.#stored(s, conn, t, stored);
+    const answered = (): void | Promise<void> => this.#answered(s, conn, t);
+    return Promise.resolve(t.stored).then(answered, answered);
+  }
+
+  /** A message whose accept has been answered (`state`): handed over, or its failure thrown. */
+  #answered(s: Session, conn: Conn, t: Msg): void | Promise<void> {
+    if (t.state == 2) throw t.value;
+    return this.#stored(s, conn, t, t.value as void | boolean);
   }
 
   /** With a store that claims (`Store.lease`): until when a message whose `accept` is called now may be handed over. */
@@ -801,7 +961,7 @@ export class Engine {
     return lease === undefined ? undefined : performance.now() + lease;
   }
 
-  #stored(s: Session, conn: Conn, t: Task & { hello?: false }, ok: void | boolean): void | Promise<void> {
+  #stored(s: Session, conn: Conn, t: Msg, ok: void | boolean): void | Promise<void> {
     const { n, event, args } = t;
     if (ok !== false) {
       // Claimed, but the claim may have ended by now (the store answered late): another process may take the

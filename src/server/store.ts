@@ -149,6 +149,23 @@ export interface Store {
    */
   readonly pipelined?: boolean;
   /**
+   * Optional, with `pipelined`: `accept` answered by batch. The helper then calls it in place of `accept`, once per
+   * number as it would `accept`, and the store may answer the calls of one session that go out together (those
+   * of one tick, say) with one promise: the same object for each call of the batch, resolved with their answers
+   * in the order of the calls, each what `accept` would have resolved with (`true`, `false` or `undefined`), or
+   * the `Error` it would have rejected with. A rejection fails every call of the batch. A promise not seen before
+   * starts a new batch (one per call is allowed: a batch of one). The helper reacts once per batch rather than
+   * once per message: a burst costs no promise per message.
+   */
+  acceptBatched?(id: string, seq: number): Promise<readonly (void | boolean | Error)[]>;
+  /**
+   * Optional, with `pipelined`: `append` answered by batch, as `acceptBatched`. The helper calls it in place of
+   * `append`, once per message; the store may answer the calls of one session that go out together with one
+   * promise (the same object), resolved with their offsets in the order of the calls, or rejected (every call of
+   * the batch fails). A call may also throw, for itself alone (its arguments cannot be stored).
+   */
+  appendBatched?(id: string, event: string, args: unknown[]): Promise<readonly number[]>;
+  /**
    * Optional, for a store shared by several processes: tells `listener` the news of a session from the other
    * processes until the returned function is called. The helper watches a session from its `$hello` here
    * (before the `$hello`'s `open()`) until no connection of this process holds it: it delivers the

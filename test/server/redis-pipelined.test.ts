@@ -164,3 +164,101 @@ describe('a store that claims (`Store.handled`, `Store.lease`)', () => {
     expect(slow.committed).toEqual([1]);
   });
 });
+
+/**
+ * A pipelined store over memoryStore that answers by batch (`acceptBatched`, `appendBatched`), as redisStore
+ * does: the calls of a session in one tick share one promise, answered once `release()` is called (all at
+ * once, in order). It counts the calls of each kind, the batches, and the reactions registered on its
+ * promises (`then`), to tell a helper that reacts per batch from one that reacts per message.
+ */
+function batchStore(refuse?: (seq: number) => Error | undefined) {
+  const base = memoryStore({ history: 1000 });
+  let gate = deferred<void>();
+  const s = {
+    calls: { accept: 0, append: 0, acceptBatched: 0, appendBatched: 0 },
+    batches: 0,
+    thens: 0,
+    accepted: [] as number[],
+    release: () => {
+      const g = gate;
+      gate = deferred<void>();
+      g.resolve();
+    },
+  };
+  /** A promise whose reactions are counted, settled by `answer` after the gate opens. */
+  const batchOf = <T>(answer: (calls: unknown[][]) => T[]) => {
+    const calls: unknown[][] = [];
+    s.batches++;
+    const promise = gate.promise.then(() => answer(calls));
+    const then = promise.then.bind(promise);
+    promise.then = ((...a: Parameters<typeof then>) => (s.thens++, then(...a))) as typeof then;
+    return { calls, promise };
+  };
+  type Open<T> = { calls: unknown[][]; promise: Promise<T[]> };
+  const open = { accept: new Map<string, Open<boolean | void | Error>>(), append: new Map<string, Open<number>>() };
+  const join = <T>(m: Map<string, Open<T>>, id: string, make: () => Open<T>, call: unknown[]): Promise<T[]> => {
+    let b = m.get(id);
+    if (!b) m.set(id, (b = make())), process.nextTick(() => m.delete(id));
+    b.calls.push(call);
+    return b.promise;
+  };
+  const store: Store = {
+    ...base,
+    pipelined: true,
+    accept: (id, seq) => (s.calls.accept++, base.accept(id, seq)),
+    append: (id, event, args) => (s.calls.append++, base.append(id, event, args)),
+    acceptBatched(id, seq) {
+      s.calls.acceptBatched++;
+      return join(open.accept, id, () => batchOf((calls) => calls.map(([n]) => refuse?.(n as number) ?? (s.accepted.push(n as number), base.accept(id, n as number)))), [seq]);
+    },
+    appendBatched(id, event, args) {
+      s.calls.appendBatched++;
+      return join(open.append, id, () => batchOf((calls) => calls.map(([e, a]) => base.append(id, e as string, a as unknown[]) as number)), [event, args]);
+    },
+  };
+  return Object.assign(s, { store });
+}
+
+describe('a pipelined store that answers by batch (`acceptBatched`, `appendBatched`)', () => {
+  it('a burst is claimed and echoed through the batch methods: one reaction per batch, not per message; each message handed over once, in order', async () => {
+    const b = batchStore();
+    const sent: Promise<number>[] = [];
+    const srv = await serveWs({ store: b.store, onMessage: (s, _e, n) => void sent.push(srv.server.send(s, 'echo', n)) });
+    const id = sid();
+    const c = await hello(srv.url, id);
+    for (let n = 1; n <= 100; n++) c.send('$m', n, 'm', n);
+    await waitFor(() => b.calls.acceptBatched > 1, 2000, 'claims out');
+    for (let i = 0; i < 40 && c.of('$m').length < 100; i++) {
+      b.release();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await c.ackOf(100);
+    await c.until(() => c.of('$m').length == 100, 'the echoes');
+    expect(srv.of(id)).toEqual(Array.from({ length: 100 }, (_, i) => ['m', i + 1]));
+    expect(b.accepted).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(c.of('$m')).toEqual(Array.from({ length: 100 }, (_, i) => [i + 1, 'echo', i + 1]));
+    expect(await Promise.all(sent)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    // Every call went through the batch methods, and the helper reacted to each batch a bounded number of
+    // times (registering a reaction per message would make `thens` at least 200).
+    expect(b.calls).toEqual({ accept: 0, append: 0, acceptBatched: 100, appendBatched: 100 });
+    expect(b.batches).toBeLessThan(100);
+    expect(b.thens).toBeLessThanOrEqual(3 * b.batches);
+  });
+
+  it('an Error in a batch’s answers fails that message in its turn: closed with 1013, the ones before it handed over, none after it', async () => {
+    const b = batchStore((n) => (n == 3 ? new Error('refused by the test store') : undefined));
+    const srv = await serveWs({ store: b.store });
+    const id = sid();
+    const c = await hello(srv.url, id);
+    for (let n = 1; n <= 5; n++) c.send('$m', n, 'm', n);
+    await waitFor(() => b.calls.acceptBatched == 5, 2000, 'five claims out');
+    b.release();
+    const closed = await c.closeOf();
+    expect(closed.code).toBe(CloseCode.tryAgain);
+    expect(srv.of(id)).toEqual([
+      ['m', 1],
+      ['m', 2],
+    ]);
+    expect(String(srv.errors[0])).toMatch(/refused by the test store/);
+  });
+});

@@ -79,9 +79,12 @@ return 1
  *   `$hello` is read) or its lease has ended; otherwise it is busy (-2), and so is every number after it.
  *   A number above `seq` is claimed, unless another process's live claims are still outstanding (busy).
  * - A claim sets `ce` to this process and `le` to now + lease.
- * KEYS: record, sessions. ARGV: keep, now, id, prev, token, epoch, lease, commit ('' for none), n1, n2, ...
- * Returns one answer per number — 1 (claimed), 0 (a duplicate), -1 (the record moved under this process, or is
- * gone: not claimed, nor the ones after it), -2 (busy) — then the ms left of the lease that makes it busy.
+ * KEYS: record, sessions. ARGV: keep, now, id, prev, token, epoch, lease, commit ('' for none), then the numbers
+ * in one argument, separated by spaces ('n1 n2 ...'; none: a commit alone). One argument rather than one per
+ * number: the client encodes and Redis parses a burst as one string.
+ * Returns one character per number — `1` (claimed), `0` (a duplicate), `x` (the record moved under this
+ * process, or is gone: not claimed, nor the ones after it), `b` (busy) — then a space and the ms left of the
+ * lease that makes it busy.
  */
 export const ACCEPT = `
 local r = redis.call('HMGET', KEYS[1], 'seq', 'done', 'ce', 'le', 'ep', 'ew', 'off')
@@ -92,7 +95,7 @@ if c and cur and c <= tonumber(cur) and c > done then
   redis.call('HSET', KEYS[1], 'done', c)
   done = c
 end
-if #ARGV < 9 then return {} end
+if not ARGV[9] then return '' end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local me = ARGV[5] .. ':' .. ARGV[6]
@@ -103,35 +106,35 @@ local busy = false
 local claimed = false
 local prev = ARGV[4]
 local out = {}
-for i = 9, #ARGV do
-  local n = tonumber(ARGV[i])
+for s in string.gmatch(ARGV[9], '%d+') do
+  local n = tonumber(s)
   if broken then
-    out[#out + 1] = -1
+    out[#out + 1] = 'x'
   elseif n <= done then
-    out[#out + 1] = 0
+    out[#out + 1] = '0'
     prev = cur
   elseif busy then
-    out[#out + 1] = -2
+    out[#out + 1] = 'b'
   elseif cur and n <= tonumber(cur) then
     prev = cur
     if free then
       claimed = true
-      out[#out + 1] = 1
+      out[#out + 1] = '1'
     else
       busy = true
-      out[#out + 1] = -2
+      out[#out + 1] = 'b'
     end
   elseif prev ~= '*' and (cur or '') ~= prev then
     broken = true
-    out[#out + 1] = -1
+    out[#out + 1] = 'x'
   elseif cur and tonumber(cur) > done and not free then
     busy = true
-    out[#out + 1] = -2
+    out[#out + 1] = 'b'
   else
-    cur = ARGV[i]
+    cur = s
     prev = cur
     claimed = true
-    out[#out + 1] = 1
+    out[#out + 1] = '1'
   end
 end
 if claimed then
@@ -139,8 +142,7 @@ if claimed then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
   redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 end
-out[#out + 1] = left
-return out
+return table.concat(out) .. ' ' .. left
 `;
 
 /**
@@ -149,7 +151,8 @@ return out
  * the connection delivers them without a read). A missing record is created unbound (the first `open` binds
  * it), after dropping any history left of an older one, unless the store is full (-1).
  * The history is first trimmed to what the client acknowledged (`trim`: the lowest offset kept, '' for no trim).
- * KEYS: record, history, sessions. ARGV: history, ttl, keep, now, id, token, channel, max sessions, trim, m1, m2, ...
+ * KEYS: record, history, sessions. ARGV: history, ttl, keep, now, id, token, channel, max sessions, trim, then the
+ * messages (JSON, which never holds a raw newline) in one argument, one per line.
  * Returns the first offset, or -1.
  */
 export const APPEND = `
@@ -161,11 +164,13 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[2])
 end
 if ARGV[9] ~= '' then redis.call('XTRIM', KEYS[2], 'MINID', ARGV[9]) end
-local k = #ARGV - 9
+local ms = {}
+for m in string.gmatch(ARGV[10], '[^\\n]+') do ms[#ms + 1] = m end
+local k = #ms
 local last = redis.call('HINCRBY', KEYS[1], 'off', k)
 local first = last - k + 1
 for i = 1, k do
-  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], (first + i - 1) .. '-0', 'm', ARGV[9 + i])
+  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], (first + i - 1) .. '-0', 'm', ms[i])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 local holders = tonumber(redis.call('HGET', KEYS[1], 'hc') or '0')
@@ -173,7 +178,7 @@ redis.call('PEXPIRE', KEYS[2], holders > 0 and ARGV[3] or ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
 -- News only when another process holds the session: one whose $hello comes after this reads it from the history.
 if holders > redis.call('HEXISTS', KEYS[1], 'h:' .. ARGV[6]) then
-  redis.call('PUBLISH', ARGV[7], 'a ' .. ARGV[6] .. ' ' .. ARGV[5] .. ' ' .. first .. '\\n' .. table.concat(ARGV, '\\n', 10))
+  redis.call('PUBLISH', ARGV[7], 'a ' .. ARGV[6] .. ' ' .. ARGV[5] .. ' ' .. first .. '\\n' .. ARGV[10])
 end
 return first
 `;
