@@ -306,6 +306,8 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
     for (const [id, b] of accepts) {
       const c = takeCommit(id);
       const { args } = b;
+      // The next accept of this session (pipelined behind these) expects these to have stored.
+      last.set(id, args[args.length - 1]!);
       const p = queue('claiming messages', scripts.accept, [rec(id), all], [keep, now, id, b.prev, token, epochs.get(id) ?? '', lease, c ? c.n : '', args.join(' ')]);
       commitWith(c, p);
       p.then(
@@ -457,10 +459,7 @@ export function redisStore(client: RedisClient, options: RedisStoreOptions = {})
   function acceptBatched(id: string, seq: number): Promise<(boolean | SurewireError)[]> {
     let b = accepts.get(id);
     if (!b) accepts.set(id, (b = { ...batch<boolean | SurewireError>(), prev: last.get(id) ?? '*' })), later();
-    const n = String(seq);
-    // The next accept of this session (pipelined behind this one) expects this one to have stored.
-    last.set(id, n);
-    b.args.push(n);
+    b.args.push(String(seq));
     return b.promise;
   }
   /** Throws (for this call alone) when the arguments cannot be stored as JSON. */
