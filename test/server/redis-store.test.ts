@@ -60,6 +60,38 @@ describe('redisStore: one process', () => {
     expect(await s.accept(id, 11)).toBe(true);
   });
 
+  it('acceptBatched and appendBatched answer the calls of a session in one tick with one promise: every answer in order, a refused number as its error', async () => {
+    const a = store();
+    const b = store();
+    const id = sid();
+    a.watch(id, () => {});
+    b.watch(id, () => {});
+    await a.open(id, '', true);
+    const claims = [1, 2, 3].map((n) => a.acceptBatched(id, n));
+    expect(claims[1]).toBe(claims[0]);
+    expect(claims[2]).toBe(claims[0]);
+    expect(await claims[0]).toEqual([true, true, true]);
+    await a.handled(id, 2);
+    // Another tick, another batch: 2 is a duplicate, 3 claimed again (its claim is this process's own), 4 new.
+    const next = [2, 3, 4].map((n) => a.acceptBatched(id, n));
+    expect(next[0]).not.toBe(claims[0]);
+    expect(await next[0]).toEqual([false, true, true]);
+    const appended = ['x', 'y', 'z'].map((e, i) => a.appendBatched(id, e, [i, 'line\nbreak']));
+    expect(appended[2]).toBe(appended[0]);
+    expect(await appended[0]).toEqual([1, 2, 3]);
+    expect((await a.since(id, 0))!.map((m) => [m.offset, m.event, ...m.args])).toEqual([
+      [1, 'x', 0, 'line\nbreak'],
+      [2, 'y', 1, 'line\nbreak'],
+      [3, 'z', 2, 'line\nbreak'],
+    ]);
+    // The client moves to b while a's claims of 3 and 4 are live: both busy for b, each with its error.
+    await b.open(id, '', true);
+    const busy = await Promise.all([b.acceptBatched(id, 2), b.acceptBatched(id, 3), b.acceptBatched(id, 4)]);
+    expect(busy[0]!.slice(0, 1)).toEqual([false]);
+    expect(busy[0]!.slice(1).map((x) => String(x))).toEqual([expect.stringMatching(/claiming message 3 .* another process claimed it/), expect.stringMatching(/claiming message 4 .* another process claimed it/)]);
+    expect(() => a.appendBatched(id, 'big', [10n])).toThrow(/cannot be stored as JSON/);
+  });
+
   it('the history keeps `history` messages; trim drops the acknowledged ones; since says when it no longer reaches back', async () => {
     const s = store({ history: 3 });
     const id = sid();
