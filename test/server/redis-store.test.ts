@@ -170,9 +170,12 @@ describe('redisStore: one process', () => {
     const failed = got.filter((r) => typeof r == 'string');
     const stored = got.flatMap((r, i) => (typeof r == 'number' ? [[r, i] as const] : []));
     expect(failed.every((m) => /NOSCRIPT/.test(m as string)), String(failed[0])).toBe(true);
-    expect(stored.length, 'later batches stored once the scripts are loaded again').toBeGreaterThan(100);
+    // How many batches fail depends on how fast Redis answers (a busy machine: more); that the scripts are
+    // loaded again does not: the next call after the failures stores, after everything stored before it.
+    const next = await s.append(id, 'm', [got.length]);
+    expect(next, 'the next call, once the scripts are loaded again').toBe(stored.length + 1);
     expect(stored.map(([off]) => off), 'offsets in the order of the calls').toEqual(stored.map((_, k) => k + 1));
-    expect((await s.since(id, 0))!.map((m) => m.args[0])).toEqual(stored.map(([, i]) => i));
+    expect((await s.since(id, 0))!.map((m) => m.args[0])).toEqual([...stored.map(([, i]) => i), got.length]);
     expect(await s.accept(id, 1)).toBe(true);
     c.disconnect();
   });
