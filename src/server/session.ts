@@ -230,9 +230,18 @@ export class Engine {
   readonly #live = new Map<string, number>();
   readonly #newSessions: Buckets;
   #closed = false;
+  /**
+   * With a pipelined store, its accepts and appends by batch: `Store.acceptBatched` / `appendBatched`, or else
+   * `accept` / `append` with each call a batch of one. One path for every pipelined store.
+   */
+  readonly #acceptBatched: (id: string, seq: number) => PromiseLike<readonly (void | boolean | Error)[]>;
+  readonly #appendBatched: (id: string, event: string, args: unknown[]) => PromiseLike<readonly number[]>;
 
   constructor(o: EngineOptions) {
     this.#o = o;
+    const { store } = o;
+    this.#acceptBatched = store.acceptBatched?.bind(store) ?? ((id, seq) => promised(() => store.accept(id, seq)).then((v) => [v]));
+    this.#appendBatched = store.appendBatched?.bind(store) ?? ((id, event, args) => promised(() => store.append(id, event, args)).then((v) => [v]));
     // Bursts of up to 10 seconds' worth.
     this.#newSessions = new Buckets(o.newSessionsPerSecond, Math.max(1, o.newSessionsPerSecond * 10));
   }
@@ -426,14 +435,7 @@ export class Engine {
     s ??= this.#session(id);
     const { store } = this.#o;
     let r: number | Promise<number>;
-    if (store.pipelined && store.appendBatched) return this.#sendBatched(s, event, args);
-    if (store.pipelined) {
-      // The append goes out now, not one round trip after the one before; deliveries keep their order.
-      const offset = promised(() => store.append(id, event, args));
-      // Observed at once: its failure rejects this send (below), also when earlier work delays that.
-      offset.catch(() => {});
-      return Promise.resolve(this.#out(s, () => offset.then((o) => this.#appended(s, o, event, args))));
-    }
+    if (store.pipelined) return this.#sendBatched(s, event, args);
     try {
       r = this.#out(s, () => {
         const offset = this.#o.store.append(id, event, args);
@@ -446,14 +448,15 @@ export class Engine {
   }
 
   /**
-   * `send` on a store that answers appends by batch (`Store.appendBatched`): the sends of one batch wait on the
-   * session's outgoing queue as one piece of work, with one reaction to the store's answer, not a chain of
-   * promises per message. The append goes out now; the delivery waits for earlier outgoing work.
+   * `send` on a pipelined store, by batch (`Store.appendBatched`, or `append` as batches of one): the sends of one
+   * batch wait on the session's outgoing queue as one piece of work, with one reaction to the store's answer, not
+   * a chain of promises per message. The append goes out now, not one round trip after the one before; the
+   * delivery waits for earlier outgoing work, so deliveries keep their order.
    */
   #sendBatched(s: Session, event: string, args: unknown[]): Promise<number> {
     let p: PromiseLike<readonly number[]>;
     try {
-      p = this.#o.store.appendBatched!(s.id, event, args);
+      p = this.#appendBatched(s.id, event, args);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -745,24 +748,15 @@ export class Engine {
 
   /**
    * Sends the `accept` of a message (a pipelined store), ahead of its turn or in it; its answer lands on the
-   * task (`state`, `value`) and its failure is handled in its turn. With `Store.acceptBatched`, one reaction
-   * answers every task of a batch.
+   * task (`state`, `value`) and its failure is handled in its turn. One reaction answers every task of a batch
+   * (`Store.acceptBatched`; with `accept` alone, each call is a batch of one).
    */
   #issue(s: Session, t: Msg): void {
-    const { store } = this.#o;
     s.issued = t.n;
     t.deadline = this.#deadline();
-    if (!store.acceptBatched) {
-      const p = (t.stored = promised(() => store.accept(s.id, t.n)));
-      p.then(
-        (ok) => void ((t.state = 1), (t.value = ok)),
-        (e: unknown) => void ((t.state = 2), (t.value = e)),
-      );
-      return;
-    }
     let p: PromiseLike<readonly (void | boolean | Error)[]>;
     try {
-      p = store.acceptBatched(s.id, t.n);
+      p = this.#acceptBatched(s.id, t.n);
     } catch (e) {
       t.state = 2;
       t.value = e;
