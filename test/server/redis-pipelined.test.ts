@@ -126,7 +126,8 @@ describe('a store that claims (`Store.handled`, `Store.lease`)', () => {
     expect(slow.committed).toEqual([1, 2, 3, 4, 5]);
   });
 
-  it('a claim answered after its lease is not handed over, nor anything after it on its connection: closed with 1013, nothing acknowledged', async () => {
+  /** A store that claims with a lease of 1,000 ms on a fake `performance` clock, and message 1's claim out. */
+  const firstClaimOut = async () => {
     vi.useFakeTimers({ toFake: ['performance'] });
     const slow = slowStore({ lease: 1000 });
     const srv = await serveWs({ store: slow.store });
@@ -134,6 +135,11 @@ describe('a store that claims (`Store.handled`, `Store.lease`)', () => {
     const c = await hello(srv.url, id);
     c.send('$m', 1, 'm', 1);
     await waitFor(() => slow.inFlight == 1, 2000, 'the first claim out');
+    return { slow, srv, id, c };
+  };
+
+  it('a claim answered after its lease is not handed over, nor anything after it on its connection: closed with 1013, nothing acknowledged', async () => {
+    const { slow, srv, c } = await firstClaimOut();
     vi.advanceTimersByTime(500);
     for (let n = 2; n <= 4; n++) c.send('$m', n, 'm', n);
     await waitFor(() => slow.inFlight == 4, 2000, 'four claims out');
@@ -150,13 +156,7 @@ describe('a store that claims (`Store.handled`, `Store.lease`)', () => {
   });
 
   it('a claim answered within its lease is handed over (the clock is read when the claim goes out, not when it is answered)', async () => {
-    vi.useFakeTimers({ toFake: ['performance'] });
-    const slow = slowStore({ lease: 1000 });
-    const srv = await serveWs({ store: slow.store });
-    const id = sid();
-    const c = await hello(srv.url, id);
-    c.send('$m', 1, 'm', 1);
-    await waitFor(() => slow.inFlight == 1, 2000, 'the claim out');
+    const { slow, srv, id, c } = await firstClaimOut();
     vi.advanceTimersByTime(999);
     slow.release();
     await c.ackOf(1);

@@ -21,6 +21,15 @@ const store = (o: Parameters<typeof redisStore>[1] = {}): RedisStore => {
   return s;
 };
 afterAll(() => Promise.all(stores.map((s) => s.close())));
+/** Two processes' stores, each watching one new session (as after a `$hello` on each). */
+const twoProcesses = () => {
+  const a = store();
+  const b = store();
+  const id = sid();
+  a.watch(id, () => {});
+  b.watch(id, () => {});
+  return { a, b, id };
+};
 
 describe('redisStore: one process', () => {
   it('a new session starts at seq null, offset 0; accept, handled, append and since keep what they were given', async () => {
@@ -61,11 +70,7 @@ describe('redisStore: one process', () => {
   });
 
   it('acceptBatched and appendBatched answer the calls of a session in one tick with one promise: every answer in order, a refused number as its error', async () => {
-    const a = store();
-    const b = store();
-    const id = sid();
-    a.watch(id, () => {});
-    b.watch(id, () => {});
+    const { a, b, id } = twoProcesses();
     await a.open(id, '', true);
     const claims = [1, 2, 3].map((n) => a.acceptBatched(id, n));
     expect(claims[1]).toBe(claims[0]);
@@ -257,11 +262,7 @@ describe('redisStore: two processes on one Redis', () => {
   });
 
   it('only the process of the last $hello claims: an older one is refused, never skips a number', async () => {
-    const a = store();
-    const b = store();
-    const id = sid();
-    a.watch(id, () => {});
-    b.watch(id, () => {});
+    const { a, b, id } = twoProcesses();
     await a.open(id, '', true);
     await b.open(id, '', true);
     const e = await a.accept(id, 1).then(
