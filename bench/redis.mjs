@@ -36,6 +36,8 @@ const arg = (name, d) => (argv.includes(name) ? Number(argv[argv.indexOf(name) +
 const ROUNDS = arg('--rounds', 3);
 const CLIENTS = arg('--clients', 10);
 const MESSAGES = arg('--messages', 3000); // per client
+const WARMUP = arg('--warmup', 1000); // per client, before the timed messages
+const SETTLE_MS = 1000;
 const PROFILE = argv.includes('--profile') ? resolve(argv[argv.indexOf('--profile') + 1]) : undefined;
 const JSON_FILE = argv.includes('--json') ? resolve(argv[argv.indexOf('--json') + 1]) : undefined;
 
@@ -102,28 +104,38 @@ async function connect(url, onM) {
 /**
  * Runs one case; resolves with messages per second (received by the clients, end to end) and the time.
  * `urls`: one per process; client i connects to urls[i % urls.length]; with `relay`, client 2j and 2j+1 are
- * partners (on different processes when there are two).
+ * partners (on different processes when there are two). First WARMUP messages per client, untimed (the
+ * processes are fresh: without it, a run of under a second mostly measured their JIT warming up), then
+ * `before()` (the CPU mark and Redis's counters), then the timed MESSAGES per client.
  */
-async function run(urls, relay) {
-  const total = CLIENTS * MESSAGES;
+async function run(urls, relay, before) {
   let got = 0;
+  let want = 0;
   let done;
-  const finished = new Promise((ok) => (done = ok));
-  const onM = () => ++got == total && done();
+  const onM = () => ++got == want && done();
   const clients = [];
   for (let i = 0; i < CLIENTS; i++) clients.push(await connect(urls[i % urls.length], onM));
-  const started = performance.now();
-  for (let k = 1; k <= MESSAGES; k++)
-    for (let i = 0; i < CLIENTS; i++) {
-      const to = relay ? clients[i ^ 1].session : undefined;
-      if (to) clients[i].client.send('m', k, to);
-      else clients[i].client.send('m', k);
-    }
-  await Promise.race([finished, new Promise((_, fail) => setTimeout(() => fail(new Error(`timeout: ${got} of ${total} received`)), 120_000))]);
-  const ms = performance.now() - started;
-  await Promise.all(clients.map((c) => c.delivery.delivered()));
+  const phase = async (n) => {
+    got = 0;
+    want = CLIENTS * n;
+    const finished = new Promise((ok) => (done = ok));
+    const started = performance.now();
+    for (let k = 1; k <= n; k++)
+      for (let i = 0; i < CLIENTS; i++) {
+        const to = relay ? clients[i ^ 1].session : undefined;
+        if (to) clients[i].client.send('m', k, to);
+        else clients[i].client.send('m', k);
+      }
+    await Promise.race([finished, new Promise((_, fail) => setTimeout(() => fail(new Error(`timeout: ${got} of ${want} received`)), 120_000))]);
+    const ms = performance.now() - started;
+    await Promise.all(clients.map((c) => c.delivery.delivered()));
+    return ms;
+  };
+  await phase(WARMUP);
+  await before();
+  const ms = await phase(MESSAGES);
   for (const c of clients) c.client.close();
-  return { rate: total / (ms / 1000), ms };
+  return { rate: (CLIENTS * MESSAGES) / (ms / 1000), ms };
 }
 
 /** Commands run by Redis since the last reset: [sent by clients, run in all, the sent ones by name]. */
@@ -158,16 +170,28 @@ const cases = [
 ];
 const results = new Map(cases.map((c) => [c.name, { rates: [], sent: [], all: [], byName: [], cpu: [], redisCpu: [] }]));
 try {
+  // This process's clients warm up too: one untimed run on the memory store before the first round (without
+  // it, the first round's first case ran about a third slower than the same case later).
+  {
+    const node = await startNode('memory', redis.url);
+    await run([node.url], false, async () => {});
+    await node.close();
+  }
   for (let round = 0; round < ROUNDS; round++) {
     // Rotated order, so that no case always runs first (or last) on a warm or tired machine.
     for (const c of [...cases.slice(round % cases.length), ...cases.slice(0, round % cases.length)]) {
+      // Idle time first, as in the browser measures: the case before may still be winding down.
+      await new Promise((ok) => setTimeout(ok, SETTLE_MS));
       const nodes = await Promise.all(Array.from({ length: c.procs }, () => startNode(c.mode, redis.url)));
-      await Promise.all(nodes.map((n) => n.mark()));
-      await admin.config('RESETSTAT');
-      const redisBefore = await redisCpu(admin);
+      let redisBefore;
       const r = await run(
         nodes.map((n) => n.url),
         c.relay,
+        async () => {
+          await Promise.all(nodes.map((n) => n.mark()));
+          await admin.config('RESETSTAT');
+          redisBefore = await redisCpu(admin);
+        },
       );
       const redisAfter = await redisCpu(admin);
       const [sent, all, byName] = await commands(admin);
