@@ -126,7 +126,10 @@ async function run(urls, relay, before) {
         if (to) clients[i].client.send('m', k, to);
         else clients[i].client.send('m', k);
       }
-    await Promise.race([finished, new Promise((_, fail) => setTimeout(() => fail(new Error(`timeout: ${got} of ${want} received`)), 120_000))]);
+    let timer;
+    const timeout = new Promise((_, fail) => (timer = setTimeout(() => fail(new Error(`timeout: ${got} of ${want} received`)), 120_000)));
+    // Cleared, or the process would stay up for the rest of the 120 s after its last case.
+    await Promise.race([finished, timeout]).finally(() => clearTimeout(timer));
     const ms = performance.now() - started;
     await Promise.all(clients.map((c) => c.delivery.delivered()));
     return ms;
